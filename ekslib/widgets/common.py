@@ -1,0 +1,46 @@
+"""Pieces every ekslib widget shares: showing a figure in an Output, and errors as messages.
+
+>>> import ipywidgets as w, plotly.graph_objects as go
+>>> out = w.Output()
+>>> show_figure(out, go.Figure())
+>>> len(out.outputs)
+1
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+import plotly.io as pio
+
+
+def show_figure(output: widgets.Output, figure: go.Figure) -> None:
+    """Replace what ``output`` shows with ``figure`` (a plain go.Figure, rendered by JupyterLab's plotly
+    mimetype), without calling ``display`` so it works the same in a kernel and in pytest."""
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_dict())
+    bundle["text/plain"] = f"<Figure: {figure.layout.title.text or 'plotly figure'}>"
+    output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+
+
+def message_html(text: str, *, error: bool = False) -> str:
+    """A short message as HTML: red for an error, grey otherwise."""
+    colour = "#b00020" if error else "#555"
+    return f'<div style="color:{colour}; white-space:pre-wrap">{html.escape(text)}</div>'
+
+
+def guarded(message: widgets.HTML, action: Callable[[], Any]) -> Any:
+    """Run ``action``; on any exception show its message in ``message`` instead of a traceback.
+
+    Returns the action's result, or None when it failed.
+    """
+    try:
+        result = action()
+    except Exception as exc:  # a widget shows a message, never a traceback
+        message.value = message_html(str(exc) if str(exc) else type(exc).__name__, error=True)
+        return None
+    message.value = ""
+    return result
