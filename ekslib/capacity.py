@@ -301,3 +301,47 @@ def capacity_table(instance_types: pd.DataFrame | None = None, **settings: Any) 
         table[name] = np.broadcast_to(values, len(table))
     table["branch_enis"] = branch
     return table
+
+
+def compare_modes(instance_types: list[str], modes: dict[str, dict[str, Any]] = MODES, **common: Any) -> pd.DataFrame:
+    """Max pods of a few instance types (rows) in each mode (columns); ``common`` settings apply to all.
+
+    >>> compare_modes(["t3.medium", "m5.large"]).loc["m5.large"].tolist()
+    [29, 20, 434, 110]
+    """
+    rows = {name: {mode: max_pods(name, **{**common, **flags}) for mode, flags in modes.items()}
+            for name in instance_types}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("instance type")
+
+
+def published_differences() -> pd.DataFrame:
+    """Types where the formula on today's EC2 data differs from the VPC CNI's published eni-max-pods.txt.
+
+    The file was generated from the EC2 API on its own date; a type whose record changed since (for
+    example gained a second network card) differs, and the formula on the current record is the right one.
+    """
+    from ekslib.data import load_published_max_pods
+
+    published = load_published_max_pods()
+    table = capacity_table()
+    shared = published.index.intersection(table.index)
+    frame = pd.DataFrame({
+        "published": published.loc[shared, "max_pods"],
+        "formula": table.loc[shared, "max_pods"],
+        "enis (card 0)": table.loc[shared, "enis"],
+        "network cards": table.loc[shared, "network_cards"],
+    })
+    return frame[frame["published"] != frame["formula"]]
+
+
+def kube_reserved_memory_mib(pods: int) -> int:
+    """Memory the EKS AMIs reserve for kubelet for a node of ``pods`` max pods: ``11 x pods + 255`` MiB.
+
+    Source: github.com/awslabs/amazon-eks-ami (nodeadm's kube-reserved memory). More max pods is not free.
+
+    >>> kube_reserved_memory_mib(17), kube_reserved_memory_mib(110)
+    (442, 1465)
+    """
+    if pods < 0:
+        raise EkslibError(f"pods must be zero or more, not {pods}")
+    return 11 * pods + 255

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The project's two set-up commands, needing nothing but python3 (3.11 or newer):
+
+    python3 tasks.py lab     # make .venv if missing, install, open JupyterLab on the notebooks
+    python3 tasks.py test    # make .venv if missing, install, run the unit tests, then every notebook
+
+The virtual environment is ``.venv`` beside this file; it is (re)installed from ``requirements.txt`` whenever
+that file or ``pyproject.toml`` changes. Extra arguments go to JupyterLab or to pytest, e.g.
+``python3 tasks.py lab --no-browser`` or ``python3 tasks.py test -x``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".ekslib-installed"
+INPUTS = ("requirements.txt", "pyproject.toml")
+
+
+def _say(message: str) -> None:
+    print(f"[tasks] {message}", flush=True)
+
+
+def _run(*args: str | os.PathLike[str], **kwargs) -> int:
+    return subprocess.call([str(a) for a in args], cwd=ROOT, **kwargs)
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(sys.version.encode())
+    for name in INPUTS:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_environment() -> None:
+    """Create ``.venv`` when it is missing and install ``requirements.txt`` when it changed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"[tasks] Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        _say(f"creating {VENV.relative_to(ROOT)} with {sys.executable}")
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+        except Exception as exc:  # Debian/Ubuntu ship venv's pip separately
+            sys.exit(f"[tasks] could not create the virtual environment ({exc}). On Debian or Ubuntu: "
+                     f"apt-get install python3-venv, then run this command again.")
+    fingerprint = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    _say("installing requirements.txt into .venv (first run, or the requirements changed)")
+    if _run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", "requirements.txt"):
+        sys.exit("[tasks] pip install failed; see the messages above")
+    STAMP.write_text(fingerprint)
+
+
+def lab(extra: list[str]) -> int:
+    """Open JupyterLab on the collection's index notebook."""
+    ensure_environment()
+    return _run(BIN / "jupyter", "lab", "notebooks/00_index.ipynb", *extra)
+
+
+def test(extra: list[str]) -> int:
+    """Run the unit tests, then every notebook under nbval; 0 only when both pass."""
+    ensure_environment()
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    _say("unit tests")
+    unit = _run(PYTHON, "-m", "pytest", "tests", "ekslib", "-n", "2", *extra, env=env)
+    _say("notebooks (nbval)")
+    notebooks = _run(PYTHON, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-n", "2",
+                     "--dist", "loadscope", "-p", "no:cacheprovider", "notebooks", *extra, env=env)
+    return unit or notebooks
+
+
+def main(argv: list[str]) -> int:
+    commands = {"lab": lab, "test": test}
+    if not argv or argv[0] not in commands:
+        print(__doc__)
+        return 2
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
