@@ -39,7 +39,7 @@ class CapacityExplorer(widgets.VBox):
         self.custom_networking = widgets.Checkbox(description="custom networking", indent=False)
         self.ceiling = widgets.Checkbox(description="110/250 ceiling", indent=False)
         self.security_groups_for_pods = widgets.Checkbox(description="security groups for pods", indent=False)
-        self.max_eni = widgets.IntText(value=0, description="MAX_ENI", tooltip="0 = unset (all ENIs)")
+        self.max_eni = widgets.IntText(value=0, description="MAX_ENI", tooltip="0 = unset: every ENI")
         self.cni_version = widgets.Text(value=DEFAULT_CNI_VERSION, description="CNI", continuous_update=False)
         self.message = widgets.HTML()
         self.derivation = widgets.HTML()
@@ -50,8 +50,7 @@ class CapacityExplorer(widgets.VBox):
         super().__init__([
             widgets.HBox([self.family, self.size, self.name]),
             widgets.HBox(settings[:4]), widgets.HBox(settings[4:]),
-            self.message, self.derivation,
-            widgets.HBox([self.derivation_chart, self.family_chart]),
+            self.message, self.derivation, self.derivation_chart, self.family_chart,
         ])
         self.family.observe(self._on_family, "value")
         self.size.observe(self._on_size, "value")
