@@ -1,0 +1,844 @@
+"""The cluster model: one set of plain dataclasses for a VPC, its subnets, nodes, ENIs, pods and services.
+
+Every later piece (the graphs, the packet flows, the real-kernel lab) reads this one model, built either
+synthetically (:func:`ekslib.cluster_build.build_cluster`) or from a real cluster
+(:func:`ekslib.kubectl.from_kubectl`). Addresses are :mod:`ipaddress` objects; names follow the Kubernetes
+API (``namespace/name``) and the EC2 API (``subnet-...``, ``eni-...``). :func:`validate` checks the
+invariants in one place and names the object and field of every problem.
+
+Facts behind the model, with their public sources (``shared/reference/vpc-cni.md`` sections 2 and 4):
+
+* AWS reserves 5 addresses of every subnet: the network address, ``.1`` (the VPC router), ``.2`` (the DNS
+  resolver), ``.3`` (reserved for future use) and the last (broadcast) -- Amazon VPC User Guide, "Subnet
+  CIDR blocks".
+* an ENI's primary address is the ENI's own, never a pod's; the primary ENI's (device 0) primary address is
+  the node's ``InternalIP``, which host-network pods (``aws-node``, ``kube-proxy``) share
+  (github.com/aws/amazon-vpc-cni-k8s ``misc/eni-max-pods.txt`` header).
+* the host side of a pod's veth is ``<prefix>`` + the first 11 hex characters of SHA-1 of
+  ``"<namespace>.<pod>"``, prefix ``AWS_VPC_K8S_CNI_VETHPREFIX`` (default ``eni``, at most 4 characters;
+  ``eth``, ``vlan`` and ``lo`` are reserved): amazon-vpc-cni-k8s ``pkg/networkutils/names.go``
+  (``GeneratePodHostVethName``), ``cmd/routed-eni-cni-plugin/cni.go`` and the project README.
+* a secondary ENI (device N > 0) has its own route table N + 1 holding ``<subnet .1> dev ethN scope link``
+  and ``default via <subnet .1> dev ethN``; the primary ENI uses the main table
+  (amazon-vpc-cni-k8s ``pkg/networkutils/network.go``, ``setupENINetwork``).
+* EKS assigns ClusterIPs from 10.100.0.0/16, or from 172.20.0.0/16 when the VPC uses 10.0.0.0/8; kube-dns
+  is the service CIDR's ``.10`` (Amazon EKS User Guide, ``serviceIpv4Cidr`` of ``CreateCluster``).
+
+>>> from ekslib.cluster import veth_name
+>>> veth_name("kube-system", "coredns-57ff979f67-qqbdh")   # the VPC CNI's own unit-test value
+'enib5faff8a083'
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import ipaddress
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from ekslib.capacity import IPS_PER_PREFIX
+from ekslib.data import instance_type_info
+from ekslib.errors import EkslibError, suggest
+from ekslib.subnets import RESERVED_AT_END, RESERVED_AT_START
+
+__all__ = [
+    "RESERVED_PER_SUBNET", "DEFAULT_VETH_PREFIX", "IPS_PER_PREFIX", "NODE_PORT_RANGE", "SERVICE_TYPES",
+    "veth_name", "check_veth_prefix", "default_service_cidr", "Route", "RouteTable", "Vpc", "Subnet", "Eni",
+    "Node", "Pod", "ServicePort", "Service", "AddressInfo", "Cluster", "matches", "select_endpoints", "problems",
+    "validate", "parse_ipv4", "parse_ipv4_network",
+]
+
+#: Addresses AWS reserves in every subnet: network, router (.1), DNS (.2), future use (.3), broadcast.
+RESERVED_PER_SUBNET = RESERVED_AT_START + RESERVED_AT_END
+#: ``AWS_VPC_K8S_CNI_VETHPREFIX`` default (amazon-vpc-cni-k8s ``pkg/networkutils/network.go``).
+DEFAULT_VETH_PREFIX = "eni"
+#: Prefixes the VPC CNI reserves for itself (amazon-vpc-cni-k8s README, ``AWS_VPC_K8S_CNI_VETHPREFIX``).
+RESERVED_VETH_PREFIXES = ("eth", "vlan", "lo")
+#: Hex characters of SHA-1 in a host veth name: 4-character prefix + 11 = 15, Linux's IFNAMSIZ - 1.
+VETH_HASH_CHARS = 11
+MAX_VETH_PREFIX = 4
+#: Kubernetes' default NodePort range (kube-apiserver ``--service-node-port-range``; fixed on EKS).
+NODE_PORT_RANGE = (30000, 32767)
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+#: EKS's two default service CIDRs (Amazon EKS User Guide, ``kubernetesNetworkConfig.serviceIpv4Cidr``).
+EKS_SERVICE_CIDR = IPv4Network("10.100.0.0/16")
+EKS_SERVICE_CIDR_IN_10_VPC = IPv4Network("172.20.0.0/16")
+
+
+def check_veth_prefix(prefix: str) -> str:
+    """``prefix`` if it is a valid ``AWS_VPC_K8S_CNI_VETHPREFIX``, else raise naming the rule.
+
+    >>> check_veth_prefix("cali")
+    'cali'
+    >>> check_veth_prefix("vlan")
+    Traceback (most recent call last):
+    ...
+    ekslib.errors.EkslibError: veth prefix 'vlan' is reserved by the VPC CNI (eth, vlan, lo); ...
+    """
+    if not isinstance(prefix, str) or not prefix or len(prefix) > MAX_VETH_PREFIX:
+        raise EkslibError(f"veth prefix {prefix!r} is not valid: 1 to {MAX_VETH_PREFIX} characters "
+                          f"(the VPC CNI's limit, so that prefix + {VETH_HASH_CHARS} hex characters fit Linux's "
+                          f"15-character interface names); the default is {DEFAULT_VETH_PREFIX!r}")
+    if prefix in RESERVED_VETH_PREFIXES:
+        raise EkslibError(f"veth prefix {prefix!r} is reserved by the VPC CNI ({', '.join(RESERVED_VETH_PREFIXES)}); "
+                          f"choose another, e.g. {DEFAULT_VETH_PREFIX!r}")
+    return prefix
+
+
+def veth_name(namespace: str, name: str, prefix: str = DEFAULT_VETH_PREFIX) -> str:
+    """The host-side veth name the VPC CNI gives pod ``namespace/name``.
+
+    ``prefix`` + the first 11 hex characters of SHA-1 of ``"<namespace>.<name>"``
+    (amazon-vpc-cni-k8s ``pkg/networkutils/names.go``, ``GeneratePodHostVethName``). Calico names its
+    veths the same way with prefix ``cali``, which is why the two agree for NetworkPolicy.
+
+    >>> veth_name("default", "sample-pod")
+    'enicc21c2d7785'
+    >>> veth_name("default", "sample-pod", prefix="cali")
+    'calicc21c2d7785'
+    """
+    digest = hashlib.sha1(f"{namespace}.{name}".encode()).hexdigest()
+    return (prefix if prefix == DEFAULT_VETH_PREFIX else check_veth_prefix(prefix)) + digest[:VETH_HASH_CHARS]
+
+
+def default_service_cidr(vpc_cidrs: Any) -> IPv4Network:
+    """The service CIDR EKS picks when none is given: 172.20.0.0/16 if the VPC uses 10.0.0.0/8, else 10.100.0.0/16.
+
+    >>> str(default_service_cidr(["192.168.0.0/16"])), str(default_service_cidr(["10.0.0.0/16"]))
+    ('10.100.0.0/16', '172.20.0.0/16')
+    """
+    ten = IPv4Network("10.0.0.0/8")
+    if any(IPv4Network(c).overlaps(ten) for c in vpc_cidrs):
+        return EKS_SERVICE_CIDR_IN_10_VPC
+    return EKS_SERVICE_CIDR
+
+
+# ----------------------------------------------------------------------------------------------- routes
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route as ``ip route`` shows it; ``destination=None`` is ``default``.
+
+    >>> Route(IPv4Network("192.168.101.5/32"), "enib5faff8a083", scope="link").text()
+    '192.168.101.5 dev enib5faff8a083 scope link'
+    >>> Route(None, "eth1", via=IPv4Address("192.168.96.1")).text()
+    'default via 192.168.96.1 dev eth1'
+    """
+
+    destination: IPv4Network | None
+    dev: str
+    via: IPv4Address | None = None
+    proto: str | None = None
+    scope: str | None = None
+    src: IPv4Address | None = None
+
+    def text(self) -> str:
+        """The line ``ip route show`` prints (a /32 destination is printed without its length, as iproute2 does)."""
+        if self.destination is None:
+            words = ["default"]
+        elif self.destination.prefixlen == 32:
+            words = [str(self.destination.network_address)]
+        else:
+            words = [str(self.destination)]
+        if self.via is not None:
+            words += ["via", str(self.via)]
+        words += ["dev", self.dev]
+        if self.proto:
+            words += ["proto", self.proto]
+        if self.scope:
+            words += ["scope", self.scope]
+        if self.src is not None:
+            words += ["src", str(self.src)]
+        return " ".join(words)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTable:
+    """A numbered policy-routing table (``ip route show table N``) and the ENI it belongs to."""
+
+    number: int
+    eni_id: str
+    routes: tuple[Route, ...]
+
+    def text(self) -> str:
+        """The table as ``ip route show table N`` prints it."""
+        return "\n".join(route.text() for route in self.routes)
+
+
+# ----------------------------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True, slots=True)
+class Vpc:
+    """The VPC: its id and IPv4 CIDR blocks (``inferred`` when guessed from the addresses seen)."""
+
+    id: str
+    cidrs: tuple[IPv4Network, ...]
+    inferred: bool = False
+
+    def contains(self, address: IPv4Address | IPv4Network) -> bool:
+        """True when ``address`` (or a whole network) lies in one of the VPC's CIDRs."""
+        if isinstance(address, IPv4Network):
+            return any(address.subnet_of(c) for c in self.cidrs)
+        return any(address in c for c in self.cidrs)
+
+
+@dataclass(frozen=True, slots=True)
+class Subnet:
+    """A subnet: id, Availability Zone, CIDR; ``public`` subnets hold load balancers, not nodes here.
+
+    >>> s = Subnet("subnet-1", "us-west-2a", IPv4Network("192.168.96.0/19"))
+    >>> str(s.router), s.usable, s.is_reserved(IPv4Address("192.168.96.3"))
+    ('192.168.96.1', 8187, True)
+    """
+
+    id: str
+    az: str
+    cidr: IPv4Network
+    public: bool = False
+    name: str = ""
+    inferred: bool = False
+
+    @property
+    def router(self) -> IPv4Address:
+        """The VPC router's address in this subnet (``.1``): the gateway of every ENI in it."""
+        return self.cidr.network_address + 1
+
+    @property
+    def dns(self) -> IPv4Address:
+        """The subnet's view of the Amazon-provided DNS resolver (``.2`` of the subnet, reserved)."""
+        return self.cidr.network_address + 2
+
+    @property
+    def size(self) -> int:
+        """All addresses of the CIDR."""
+        return self.cidr.num_addresses
+
+    @property
+    def usable(self) -> int:
+        """Addresses left for ENIs once AWS's 5 reserved ones are taken."""
+        return max(self.cidr.num_addresses - RESERVED_PER_SUBNET, 0)
+
+    def is_reserved(self, address: IPv4Address) -> bool:
+        """True for the 5 addresses AWS keeps (network, .1, .2, .3, broadcast)."""
+        offset = int(address) - int(self.cidr.network_address)
+        return 0 <= offset < RESERVED_AT_START or self.cidr.num_addresses - RESERVED_AT_END <= offset
+
+
+@dataclass(frozen=True, slots=True)
+class Eni:
+    """An elastic network interface attached to a node.
+
+    ``secondary_ips`` (secondary-IP mode) or ``prefixes`` (/28 each, prefix delegation) are the addresses
+    ipamd holds for pods, assigned or warm. ``interface`` is the Linux name the VPC CNI's docs use
+    (``ethN``; newer AMIs may name it ``ens5`` and so on). ``inferred`` marks the stand-in ENI that
+    :func:`ekslib.kubectl.from_kubectl` makes when it has no EC2 detail.
+    """
+
+    id: str
+    node: str
+    device_number: int
+    subnet_id: str
+    primary_ip: IPv4Address
+    secondary_ips: tuple[IPv4Address, ...] = ()
+    prefixes: tuple[IPv4Network, ...] = ()
+    mac: str = ""
+    inferred: bool = False
+
+    @property
+    def is_primary(self) -> bool:
+        """True for device 0, the ENI the instance was launched with (its primary IP is the node's)."""
+        return self.device_number == 0
+
+    @property
+    def interface(self) -> str:
+        """``eth<device number>``."""
+        return f"eth{self.device_number}"
+
+    @property
+    def route_table_number(self) -> int | None:
+        """The ENI's own route table, device number + 1; None for the primary ENI (it uses ``main``)."""
+        return None if self.is_primary else self.device_number + 1
+
+    @property
+    def capacity(self) -> int:
+        """Addresses this ENI holds for pods: its secondary IPs plus 16 per prefix."""
+        return len(self.secondary_ips) + IPS_PER_PREFIX * len(self.prefixes)
+
+    def pod_addresses(self) -> Iterator[IPv4Address]:
+        """Every address this ENI can give a pod, in ipamd's order: secondary IPs, then each prefix."""
+        yield from self.secondary_ips
+        for prefix in self.prefixes:
+            yield from prefix
+
+    def holds(self, address: IPv4Address) -> bool:
+        """True when ``address`` is one of this ENI's pod addresses (not its primary address)."""
+        return address in self.secondary_ips or any(address in p for p in self.prefixes)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A worker node: an EC2 instance of ``instance_type`` in ``az``; ``address`` is its ``InternalIP``.
+
+    ``max_pods`` is kubelet's limit (``status.capacity.pods``); ``enis`` are sorted by device number.
+    """
+
+    name: str
+    instance_type: str
+    az: str
+    address: IPv4Address
+    subnet_id: str
+    enis: tuple[Eni, ...]
+    max_pods: int | None = None
+    instance_id: str = ""
+    nodegroup: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def primary_eni(self) -> Eni:
+        """The ENI with device number 0."""
+        for eni in self.enis:
+            if eni.device_number == 0:
+                return eni
+        raise EkslibError(f"node {self.name}: enis has no primary ENI (device number 0)")
+
+
+class _Namespaced:
+    """A namespaced Kubernetes object: ``key`` is ``namespace/name``."""
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``."""
+        return f"{self.namespace}/{self.name}"  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Pod(_Namespaced):
+    """A pod: ``address`` is its IP; a host-network pod shares the node's and has no veth.
+
+    ``eni_id`` is the ENI holding the pod's address (for a host-network pod, the node's primary ENI);
+    ``host_veth`` the host side of its veth pair as the VPC CNI names it (see :func:`veth_name`).
+    ``owner_kind``/``owner_name`` are the controller (``ReplicaSet coredns-57ff979f67``, ``DaemonSet
+    aws-node``) from ``metadata.ownerReferences``.
+    """
+
+    namespace: str
+    name: str
+    node: str
+    address: IPv4Address
+    host_network: bool = False
+    eni_id: str = ""
+    host_veth: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    owner_kind: str = ""
+    owner_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    """One port of a service (``spec.ports[i]``): ``target_port`` may be a number or a named port."""
+
+    port: int
+    target_port: int | str
+    protocol: str = "TCP"
+    name: str = ""
+    node_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Service(_Namespaced):
+    """A Kubernetes Service; ``endpoints`` are the keys (``namespace/name``) of the pods it selects.
+
+    ``external_traffic_policy`` is ``Cluster`` or ``Local`` for NodePort and LoadBalancer services and ``""``
+    for the others (the API server sets it only for those two types). ``cluster_ip`` is None for a
+    headless service (``clusterIP: None``) and for ``ExternalName``.
+    """
+
+    namespace: str
+    name: str
+    type: str
+    cluster_ip: IPv4Address | None
+    ports: tuple[ServicePort, ...] = ()
+    selector: Mapping[str, str] = field(default_factory=dict, hash=False)
+    external_traffic_policy: str = ""
+    endpoints: tuple[str, ...] = ()
+    health_check_node_port: int | None = None
+    load_balancer: str = ""
+    annotations: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressInfo:
+    """What one address is in a cluster: see :meth:`Cluster.address_info`."""
+
+    address: IPv4Address
+    role: str
+    subnet_id: str = ""
+    node: str = ""
+    eni_id: str = ""
+    pods: tuple[str, ...] = ()
+    service: str = ""
+
+
+class _Index:
+    """Lookup tables of one cluster, built once on first use."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.nodes = {n.name: n for n in cluster.nodes}
+        self.subnets = {s.id: s for s in cluster.subnets}
+        self.enis = {e.id: e for n in cluster.nodes for e in n.enis}
+        self.pods = {p.key: p for p in cluster.pods}
+        self.services = {s.key: s for s in cluster.services}
+        self.pods_by_node: dict[str, list[Pod]] = defaultdict(list)
+        self.pods_by_eni: dict[str, list[Pod]] = defaultdict(list)
+        self.pods_by_address: dict[IPv4Address, list[Pod]] = defaultdict(list)
+        for pod in cluster.pods:
+            self.pods_by_node[pod.node].append(pod)
+            if not pod.host_network:
+                self.pods_by_eni[pod.eni_id].append(pod)
+            self.pods_by_address[pod.address].append(pod)
+        self.eni_of_ip: dict[int, Eni] = {}
+        self.eni_of_prefix: dict[int, Eni] = {}
+        for eni in self.enis.values():
+            self.eni_of_ip[int(eni.primary_ip)] = eni
+            for ip in eni.secondary_ips:
+                self.eni_of_ip[int(ip)] = eni
+            for prefix in eni.prefixes:
+                self.eni_of_prefix[int(prefix.network_address)] = eni
+        self.services_by_ip = {s.cluster_ip: s for s in cluster.services if s.cluster_ip is not None}
+
+
+def _lookup(table: Mapping[str, Any], key: str, what: str) -> Any:
+    try:
+        return table[key]
+    except (KeyError, TypeError):
+        close = suggest(str(key), list(table), n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise EkslibError(f"no {what} {key!r} in this cluster.{hint} ({len(table)} {what}s known)") from None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A whole cluster: VPC, subnets, nodes (with their ENIs), pods and services, plus lookups.
+
+    ``prefix_delegation`` and ``veth_prefix`` are the VPC CNI settings the cluster was built or read with;
+    ``notes`` say what a loader had to infer or leave out.
+
+    >>> from ekslib.cluster_build import build_cluster
+    >>> c = build_cluster([("t3.medium", 2)], seed=1)
+    >>> c.pod("kube-system", c.pods_on_node(c.nodes[0].name)[0].name).node == c.nodes[0].name
+    True
+    """
+
+    name: str
+    vpc: Vpc
+    subnets: tuple[Subnet, ...]
+    nodes: tuple[Node, ...]
+    pods: tuple[Pod, ...]
+    services: tuple[Service, ...] = ()
+    service_cidr: IPv4Network = EKS_SERVICE_CIDR
+    prefix_delegation: bool = False
+    veth_prefix: str = DEFAULT_VETH_PREFIX
+    notes: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def _ix(self) -> _Index:
+        return _Index(self)
+
+    # -- lookups by name (raise with suggestions when absent)
+    def node(self, name: str) -> Node:
+        """The node called ``name``."""
+        return _lookup(self._ix.nodes, name, "node")
+
+    def subnet(self, subnet_id: str) -> Subnet:
+        """The subnet with id ``subnet_id``."""
+        return _lookup(self._ix.subnets, subnet_id, "subnet")
+
+    def eni(self, eni_id: str) -> Eni:
+        """The ENI with id ``eni_id``."""
+        return _lookup(self._ix.enis, eni_id, "ENI")
+
+    def pod(self, namespace_or_key: str, name: str | None = None) -> Pod:
+        """A pod by ``("namespace", "name")`` or by ``"namespace/name"``."""
+        key = namespace_or_key if name is None else f"{namespace_or_key}/{name}"
+        return _lookup(self._ix.pods, key, "pod")
+
+    def service(self, namespace_or_key: str, name: str | None = None) -> Service:
+        """A service by ``("namespace", "name")`` or by ``"namespace/name"``."""
+        key = namespace_or_key if name is None else f"{namespace_or_key}/{name}"
+        return _lookup(self._ix.services, key, "service")
+
+    # -- relations
+    def pods_on_node(self, node: str) -> tuple[Pod, ...]:
+        """The pods scheduled on ``node`` (host-network ones included), in the cluster's order."""
+        self.node(node)
+        return tuple(self._ix.pods_by_node.get(node, ()))
+
+    def pods_on_eni(self, eni_id: str) -> tuple[Pod, ...]:
+        """The pods whose address this ENI holds (host-network pods excluded: they use the node's address)."""
+        self.eni(eni_id)
+        return tuple(self._ix.pods_by_eni.get(eni_id, ()))
+
+    def host_network_pods(self, node: str | None = None) -> tuple[Pod, ...]:
+        """Pods on their node's own address (all nodes, or one)."""
+        pods = self.pods if node is None else self.pods_on_node(node)
+        return tuple(p for p in pods if p.host_network)
+
+    def host_veths(self, eni_id: str) -> tuple[str, ...]:
+        """Host-side veth names of the pods whose address ``eni_id`` holds."""
+        return tuple(p.host_veth for p in self.pods_on_eni(eni_id) if p.host_veth)
+
+    def endpoints(self, service: str) -> tuple[Pod, ...]:
+        """The pods behind service ``namespace/name``."""
+        return tuple(self.pod(key) for key in self.service(service).endpoints)
+
+    def subnet_of_eni(self, eni_id: str) -> Subnet:
+        """The subnet an ENI's addresses come from."""
+        return self.subnet(self.eni(eni_id).subnet_id)
+
+    def eni_route_table(self, eni_id: str) -> RouteTable | None:
+        """The ENI's own route table (number device + 1) as the VPC CNI writes it; None for the primary ENI.
+
+        Source: amazon-vpc-cni-k8s ``pkg/networkutils/network.go`` ``setupENINetwork``: a link route to the
+        subnet's router and ``default via <router> dev ethN``.
+        """
+        eni = self.eni(eni_id)
+        if eni.route_table_number is None:
+            return None
+        router = self.subnet(eni.subnet_id).router
+        routes = (Route(None, eni.interface, via=router),
+                  Route(IPv4Network(f"{router}/32"), eni.interface, scope="link"))
+        return RouteTable(eni.route_table_number, eni.id, routes)
+
+    # -- lookups by address (None when nothing in the cluster has it)
+    def eni_of_address(self, address: Any) -> Eni | None:
+        """The ENI whose primary, secondary or prefix address ``address`` is, or None."""
+        value = int(IPv4Address(address))
+        return self._ix.eni_of_ip.get(value) or self._ix.eni_of_prefix.get(value & ~(IPS_PER_PREFIX - 1))
+
+    def node_of_address(self, address: Any) -> Node | None:
+        """The node one of whose ENIs holds ``address``, or None."""
+        eni = self.eni_of_address(address)
+        return None if eni is None else self._ix.nodes.get(eni.node)
+
+    def pods_at_address(self, address: Any) -> tuple[Pod, ...]:
+        """Pods using ``address`` (several only for a node address shared by host-network pods)."""
+        return tuple(self._ix.pods_by_address.get(IPv4Address(address), ()))
+
+    def subnet_of_address(self, address: Any) -> Subnet | None:
+        """The subnet whose CIDR contains ``address``, or None."""
+        address = IPv4Address(address)
+        return next((s for s in self.subnets if address in s.cidr), None)
+
+    def address_info(self, address: Any) -> AddressInfo:
+        """What ``address`` is: a node address, an ENI's primary, a pod's, warm in ipamd's pool, a ClusterIP...
+
+        >>> from ekslib.cluster_build import build_cluster
+        >>> c = build_cluster([("t3.medium", 1)])
+        >>> c.address_info(c.nodes[0].address).role
+        'node address'
+        >>> c.address_info("10.100.0.10").service
+        'kube-system/kube-dns'
+        """
+        address = IPv4Address(address)
+        service = self._ix.services_by_ip.get(address)
+        if service is not None:
+            return AddressInfo(address, "service ClusterIP", service=service.key)
+        subnet = self.subnet_of_address(address)
+        subnet_id = subnet.id if subnet else ""
+        eni = self.eni_of_address(address)
+        pods = tuple(p.key for p in self.pods_at_address(address))
+        if eni is not None:
+            if eni.primary_ip == address:
+                role = "node address" if eni.is_primary else "ENI primary address"
+            else:
+                role = "pod address" if pods else "warm (held by ipamd, unassigned)"
+            return AddressInfo(address, role, subnet_id, eni.node, eni.id, pods)
+        if subnet is not None:
+            role = "reserved by AWS" if subnet.is_reserved(address) else "free in subnet"
+            return AddressInfo(address, role, subnet_id)
+        if address in self.service_cidr:
+            return AddressInfo(address, "service CIDR (unallocated)")
+        if self.vpc.contains(address):
+            return AddressInfo(address, "in the VPC, outside every known subnet")
+        return AddressInfo(address, "outside the VPC")
+
+    def addresses_taken(self, subnet_id: str) -> int:
+        """Subnet addresses the cluster's ENIs hold: primaries, secondaries and 16 per /28 prefix.
+
+        >>> from ekslib.cluster_build import build_cluster
+        >>> c = build_cluster([("t3.medium", 1)], workloads=[])
+        >>> c.addresses_taken(c.nodes[0].subnet_id)   # 2 ENIs x (1 primary + 5 secondary)
+        12
+        """
+        self.subnet(subnet_id)
+        return sum(1 + len(e.secondary_ips) + IPS_PER_PREFIX * len(e.prefixes)
+                   for e in self._ix.enis.values() if e.subnet_id == subnet_id)
+
+    def summary(self) -> dict[str, int]:
+        """Counts: nodes, ENIs, pods, host-network pods, services.
+
+        >>> from ekslib.cluster_build import build_cluster
+        >>> build_cluster([("t3.medium", 2)]).summary()["nodes"]
+        2
+        """
+        return {
+            "subnets": len(self.subnets), "nodes": len(self.nodes), "enis": len(self._ix.enis),
+            "pods": len(self.pods), "host-network pods": sum(p.host_network for p in self.pods),
+            "services": len(self.services),
+        }
+
+
+def matches(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """True when ``labels`` has every key/value of a (non-empty) equality ``selector``.
+
+    >>> matches({"app": "web"}, {"app": "web", "pod-template-hash": "x"}), matches({}, {"app": "web"})
+    (True, False)
+    """
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def select_endpoints(pods: Iterator[Pod] | tuple[Pod, ...] | list[Pod], namespace: str,
+                     selector: Mapping[str, str]) -> tuple[str, ...]:
+    """Keys of the pods a Service in ``namespace`` with ``selector`` sends to, sorted (a Service selects
+    only pods of its own namespace; one without a selector has no pod endpoints, like ``default/kubernetes``)."""
+    return tuple(sorted(p.key for p in pods if p.namespace == namespace and matches(selector, p.labels)))
+
+
+# ----------------------------------------------------------------------------------------------- invariants
+
+
+def problems(cluster: Cluster) -> list[str]:
+    """Every broken invariant of ``cluster``, each naming the object and the field; [] when all hold.
+
+    Checked: unique names and ids; subnets inside the VPC and not overlapping; every ENI address inside
+    its subnet and not one of AWS's 5 reserved ones (not checked for an ``inferred`` subnet, whose CIDR is
+    only a guess); /28 prefixes aligned; one primary ENI per node whose
+    address is the node's; no address used twice (ENI primaries, secondaries, prefixes, pod addresses);
+    every pod address held by its ENI and inside that ENI's subnet; host-network pods on the node's
+    address; veth names as the VPC CNI computes them; pods per node within max pods; services' ClusterIPs
+    inside the service CIDR, NodePorts in range, endpoints that exist.
+    """
+    out: list[str] = []
+    for check in (_name_and_subnet_problems, _eni_problems, _pod_problems, _service_problems):
+        check(cluster, out.append)
+    return out
+
+
+def _name_and_subnet_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
+    """Unique names and ids; subnets inside the VPC, not overlapping."""
+    for kind, names in (("subnet", [s.id for s in cluster.subnets]), ("node", [n.name for n in cluster.nodes]),
+                        ("ENI", [e.id for n in cluster.nodes for e in n.enis]),
+                        ("pod", [p.key for p in cluster.pods]), ("service", [s.key for s in cluster.services])):
+        for name, count in Counter(names).items():
+            if count > 1:
+                add(f"{kind} {name}: appears {count} times (names must be unique)")
+
+    for subnet in cluster.subnets:
+        if not cluster.vpc.contains(subnet.cidr):
+            add(f"subnet {subnet.id}: cidr {subnet.cidr} is outside the VPC's CIDRs "
+                f"({', '.join(map(str, cluster.vpc.cidrs))})")
+    known = sorted((s for s in cluster.subnets if not s.inferred), key=lambda s: int(s.cidr.network_address))
+    for a, b in zip(known, known[1:]):
+        if a.cidr.overlaps(b.cidr):
+            add(f"subnet {b.id}: cidr {b.cidr} overlaps subnet {a.id} ({a.cidr})")
+
+
+def _eni_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
+    """Node ENIs: limits of the type, primary ENI, addresses inside the subnet, none used twice."""
+    ix = cluster._ix
+    users: dict[int, str] = {}  # ENI primary and secondary addresses -> who holds them
+    prefix_users: dict[int, str] = {}  # /28 prefixes (by network address) -> who holds them
+
+    def claim(address: IPv4Address, who: str) -> None:
+        other = users.setdefault(int(address), who)
+        if other != who:
+            add(f"{who}: address {address} is used twice (also {other})")
+
+    for node in cluster.nodes:
+        devices = Counter(e.device_number for e in node.enis)
+        for device, count in devices.items():
+            if count > 1:
+                add(f"node {node.name}: enis has {count} ENIs with device number {device}")
+        limits = _instance_limits(node.instance_type)
+        if limits is None:
+            add(f"node {node.name}: instance_type {node.instance_type!r} is not in the instance-type snapshot")
+        else:
+            max_enis, slots = limits
+            if len(node.enis) > max_enis:
+                add(f"node {node.name}: enis has {len(node.enis)} ENIs, more than a {node.instance_type} "
+                    f"takes ({max_enis})")
+            for eni in node.enis:
+                used = len(eni.secondary_ips) + len(eni.prefixes)
+                if not eni.inferred and used > slots:
+                    add(f"ENI {eni.id} (node {node.name}, eth{eni.device_number}): holds {used} secondary "
+                        f"addresses/prefixes, more than the {slots} slots of a {node.instance_type} ENI "
+                        f"(IPv4 per ENI - 1)")
+        primaries = [e for e in node.enis if e.device_number == 0]
+        if not primaries:
+            add(f"node {node.name}: enis has no primary ENI (device number 0)")
+        elif primaries[0].primary_ip != node.address:
+            add(f"node {node.name}: address {node.address} is not its primary ENI's primary_ip "
+                f"{primaries[0].primary_ip}")
+        for eni in node.enis:
+            where = f"ENI {eni.id} (node {node.name}, eth{eni.device_number})"
+            if eni.node != node.name:
+                add(f"{where}: node {eni.node!r} is not the node it is attached to ({node.name})")
+            subnet = ix.subnets.get(eni.subnet_id)
+            if subnet is None:
+                add(f"{where}: subnet_id {eni.subnet_id!r} is not a subnet of this cluster")
+                continue
+            if subnet.az != node.az:
+                add(f"{where}: subnet {subnet.id} is in {subnet.az} but the node is in {node.az}")
+            for field_name, addresses in (("primary_ip", (eni.primary_ip,)), ("secondary_ips", eni.secondary_ips)):
+                for address in addresses:
+                    if address not in subnet.cidr:
+                        add(f"{where}: {field_name} {address} is outside its subnet {subnet.id} ({subnet.cidr})")
+                    elif subnet.is_reserved(address) and not subnet.inferred:
+                        add(f"{where}: {field_name} {address} is one of the 5 addresses AWS reserves in {subnet.cidr}")
+                    claim(address, f"{where} {field_name}")
+            for prefix in eni.prefixes:
+                if prefix.prefixlen != 28:
+                    add(f"{where}: prefixes {prefix} is not a /28 (prefix delegation hands out /28 prefixes)")
+                if not prefix.subnet_of(subnet.cidr):
+                    add(f"{where}: prefixes {prefix} is outside its subnet {subnet.id} ({subnet.cidr})")
+                elif not subnet.inferred and any(subnet.is_reserved(IPv4Address(a)) for a in _ends(prefix)):
+                    add(f"{where}: prefixes {prefix} contains addresses AWS reserves in {subnet.cidr}")
+                who = f"{where} prefixes {prefix}"
+                other = prefix_users.setdefault(int(prefix.network_address), who)
+                if other != who:
+                    add(f"{who}: is used twice (also {other})")
+    for value, who in users.items():
+        other = prefix_users.get(value & ~(IPS_PER_PREFIX - 1))
+        if other is not None:
+            add(f"{who}: address {IPv4Address(value)} is used twice (also inside {other})")
+
+
+def _pod_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
+    """Pods: within max pods, on their node's address or held by their ENI, veth names."""
+    ix = cluster._ix
+    per_node = Counter(p.node for p in cluster.pods)
+    for node in cluster.nodes:
+        if node.max_pods is not None and per_node[node.name] > node.max_pods:
+            add(f"node {node.name}: {per_node[node.name]} pods exceed max_pods {node.max_pods} ({node.instance_type})")
+
+    pod_users: dict[int, str] = {}
+    for pod in cluster.pods:
+        where = f"pod {pod.key}"
+        node = ix.nodes.get(pod.node)
+        if node is None:
+            add(f"{where}: node {pod.node!r} is not a node of this cluster")
+            continue
+        if pod.host_network:
+            if pod.address != node.address:
+                add(f"{where}: address {pod.address} is not its node's address {node.address} (host-network pod)")
+            if pod.host_veth:
+                add(f"{where}: host_veth {pod.host_veth!r} set, but a host-network pod has no veth")
+            continue
+        expected = veth_name(pod.namespace, pod.name, cluster.veth_prefix)
+        if pod.host_veth != expected:
+            add(f"{where}: host_veth {pod.host_veth!r} is not the VPC CNI's name {expected!r}")
+        eni = ix.enis.get(pod.eni_id)
+        if eni is None:
+            add(f"{where}: eni_id {pod.eni_id!r} is not an ENI of this cluster")
+            continue
+        if eni.node != pod.node:
+            add(f"{where}: eni_id {eni.id} is attached to node {eni.node}, not to the pod's node {pod.node}")
+        subnet = ix.subnets.get(eni.subnet_id)
+        if subnet is not None and pod.address not in subnet.cidr:
+            add(f"{where}: address {pod.address} is outside its ENI's subnet {subnet.id} ({subnet.cidr})")
+        value = int(pod.address)
+        holder = ix.eni_of_ip.get(value) or ix.eni_of_prefix.get(value & ~(IPS_PER_PREFIX - 1))
+        if holder is not eni or value == int(eni.primary_ip):
+            why = ("it is the ENI's own primary_ip, never a pod's" if pod.address == eni.primary_ip
+                   else "not one of its secondary_ips nor inside one of its prefixes")
+            add(f"{where}: address {pod.address} is not held by its ENI {eni.id} ({why})")
+        other = pod_users.setdefault(value, where)
+        if other != where:
+            add(f"{where}: address {pod.address} is used twice (also {other})")
+
+
+def _service_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
+    """Services: type, ClusterIP in the service CIDR and unique, NodePorts, endpoints."""
+    ix = cluster._ix
+    cluster_ips: dict[IPv4Address, str] = {}
+    for service in cluster.services:
+        where = f"service {service.key}"
+        if service.type not in SERVICE_TYPES:
+            add(f"{where}: type {service.type!r} is not one of {', '.join(SERVICE_TYPES)}")
+        if service.cluster_ip is not None:
+            if service.cluster_ip not in cluster.service_cidr:
+                add(f"{where}: cluster_ip {service.cluster_ip} is outside the service CIDR {cluster.service_cidr}")
+            other = cluster_ips.setdefault(service.cluster_ip, service.key)
+            if other != service.key:
+                add(f"{where}: cluster_ip {service.cluster_ip} is used twice (also service {other})")
+        for port in service.ports:
+            if port.node_port is not None and not NODE_PORT_RANGE[0] <= port.node_port <= NODE_PORT_RANGE[1]:
+                add(f"{where}: ports node_port {port.node_port} is outside {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}")
+        for key in service.endpoints:
+            if key not in ix.pods:
+                add(f"{where}: endpoints {key!r} is not a pod of this cluster")
+
+
+def _ends(prefix: IPv4Network) -> tuple[int, int]:
+    """First and last address of a network as integers (cheaper than ``broadcast_address``)."""
+    first = int(prefix.network_address)
+    return first, first + prefix.num_addresses - 1
+
+
+def _instance_limits(instance_type: str) -> tuple[int, int] | None:
+    """(ENIs on card 0, slots per ENI = IPv4 per ENI - 1) of a type, None if the snapshot does not know it."""
+    try:
+        info = instance_type_info(instance_type)
+    except EkslibError:
+        return None
+    return info.enis, info.ipv4_per_eni - 1
+
+
+def validate(cluster: Cluster) -> Cluster:
+    """Return ``cluster`` if every invariant of :func:`problems` holds, else raise one EkslibError listing them.
+
+    >>> from ekslib.cluster_build import build_cluster
+    >>> validate(build_cluster([("t3.medium", 2)])).name
+    'demo'
+    """
+    found = problems(cluster)
+    if found:
+        shown = "\n  ".join(found[:20])
+        more = f"\n  ... and {len(found) - 20} more" if len(found) > 20 else ""
+        raise EkslibError(f"cluster {cluster.name!r} breaks {len(found)} invariant(s):\n  {shown}{more}")
+    return cluster
+
+
+def parse_ipv4(value: Any, where: str) -> IPv4Address:
+    """``value`` as an IPv4 address, or an EkslibError naming ``where`` (object and field).
+
+    >>> parse_ipv4("10.0.1.999", "pod kube-system/coredns-abc: status.podIP")
+    Traceback (most recent call last):
+    ...
+    ekslib.errors.EkslibError: pod kube-system/coredns-abc: status.podIP '10.0.1.999' is not an IPv4 address
+    """
+    try:
+        return IPv4Address(value)
+    except (ipaddress.AddressValueError, ValueError, TypeError):
+        hint = " (IPv6 clusters are not modelled)" if isinstance(value, str) and ":" in value else ""
+        raise EkslibError(f"{where} {value!r} is not an IPv4 address{hint}") from None
+
+
+def parse_ipv4_network(value: Any, where: str) -> IPv4Network:
+    """``value`` as an IPv4 CIDR (host bits must be zero), or an EkslibError naming ``where``.
+
+    >>> str(parse_ipv4_network("192.168.96.0/19", "subnet"))
+    '192.168.96.0/19'
+    """
+    try:
+        return IPv4Network(value)
+    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError, TypeError):
+        raise EkslibError(f"{where} {value!r} is not an IPv4 CIDR such as '192.168.96.0/19'") from None

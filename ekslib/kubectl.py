@@ -1,0 +1,631 @@
+"""A real cluster in the model: parse ``kubectl ... -o json`` (and EC2's ENI answers) into a Cluster, and back.
+
+:func:`from_kubectl` reads what these print (dicts, JSON texts or file paths)::
+
+    kubectl get nodes -o json        > nodes.json
+    kubectl get pods -A -o json      > pods.json
+    kubectl get svc -A -o json       > services.json
+    aws ec2 describe-network-interfaces --filters Name=vpc-id,Values=<vpc> > enis.json      # optional
+    aws ec2 describe-subnets --filters Name=vpc-id,Values=<vpc>            > subnets.json   # optional
+    aws ec2 describe-vpcs --vpc-ids <vpc>                                  > vpcs.json      # optional
+
+From Kubernetes: instance type (label ``node.kubernetes.io/instance-type``, else the older
+``beta.kubernetes.io/instance-type``), zone (``topology.kubernetes.io/zone``), the node's ``InternalIP``
+(``status.addresses``), the instance id (``spec.providerID``, ``aws:///<zone>/<instance id>``), max pods
+(``status.capacity.pods``), pod IPs (``status.podIP``), ``status.hostIP``, ``spec.hostNetwork``,
+``spec.nodeName``; services from ``spec`` (type, clusterIP, ports, externalTrafficPolicy) with endpoints
+by selector over pod labels. Finished pods (phase Succeeded/Failed: their address is free again) and pods
+not yet scheduled or without an address are left out, and ``Cluster.notes`` says how many.
+
+Limitation without EC2 detail: Kubernetes does not say which ENI holds a pod's address, nor the subnets'
+CIDRs. Each node then gets one stand-in ENI (``inferred=True``, id ``eni-unknown-<node>``) holding all its
+pods, and each zone one stand-in subnet whose CIDR is the smallest network covering the addresses seen
+there (``inferred=True``); the VPC CIDR is guessed the same way. With ``enis_json`` (EC2
+``DescribeNetworkInterfaces``: ``PrivateIpAddresses`` and ``Ipv4Prefixes``) each pod is attached to the
+ENI holding its address; ``subnets_json``/``vpcs_json`` give exact CIDRs. :mod:`ekslib.kube_sources` reads
+all of these live.
+
+Malformed or partial input raises :class:`~ekslib.errors.EkslibError` naming the object and the field:
+
+>>> bad = {"items": [{"metadata": {"name": "coredns-abc", "namespace": "kube-system"},
+...                   "spec": {"nodeName": "n1"}, "status": {"phase": "Running", "podIP": "10.0.1.999"}}]}
+>>> from_kubectl({"items": []}, bad)
+Traceback (most recent call last):
+...
+ekslib.errors.EkslibError: pod kube-system/coredns-abc: status.podIP '10.0.1.999' is not an IPv4 address
+
+:func:`to_kubectl` writes a Cluster as those six documents (the project's sample dumps are made so), and
+``from_kubectl(**to_kubectl(c))`` gives ``c`` back.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from ekslib.cluster import (DEFAULT_VETH_PREFIX, EKS_SERVICE_CIDR, EKS_SERVICE_CIDR_IN_10_VPC, SERVICE_TYPES, Cluster,
+                            Eni, Node, Pod, Service, ServicePort, Subnet, Vpc, check_veth_prefix, parse_ipv4,
+                            parse_ipv4_network, select_endpoints, validate, veth_name)
+from ekslib.data import instance_type_info
+from ekslib.errors import EkslibError
+from ekslib.kube_sources import DUMP_FILES, load_sample_json, read_json
+
+__all__ = ["from_kubectl", "from_dump", "to_kubectl", "load_sample", "INSTANCE_TYPE_LABELS", "ZONE_LABELS"]
+
+#: Node labels holding the instance type, newest first (Kubernetes well-known labels).
+INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
+#: Node labels holding the zone, newest first.
+ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
+NODEGROUP_LABELS = ("eks.amazonaws.com/nodegroup", "alpha.eksctl.io/nodegroup-name")
+_FINISHED = ("Succeeded", "Failed")
+_MISSING = object()
+#: Fixed values of the generated dumps (AWS's documentation account id, an illustrative date and versions).
+_ACCOUNT = "111122223333"
+_CREATED = "2025-01-15T09:00:00Z"
+_UID_NAMESPACE = uuid.UUID("9b6f0b2a-3c1e-4d5f-8a7b-6c5d4e3f2a1b")
+
+
+# ----------------------------------------------------------------------------------------------- reading
+
+
+class _Item:
+    """One object of a dump being read, to name it (``pod kube-system/coredns-abc``) in every error."""
+
+    def __init__(self, kind: str, data: Any, index: int, source: str) -> None:
+        self.kind = kind
+        if not isinstance(data, Mapping):
+            raise EkslibError(f"{source} item {index}: is a {type(data).__name__}, not an object")
+        self.data = data
+        meta = data.get("metadata") if isinstance(data.get("metadata"), Mapping) else {}
+        ident = meta.get("name") or data.get({"ENI": "NetworkInterfaceId", "subnet": "SubnetId",
+                                               "VPC": "VpcId"}.get(kind, ""))
+        namespace = meta.get("namespace")
+        if ident:
+            self.label = f"{kind} {namespace}/{ident}" if namespace else f"{kind} {ident}"
+        else:
+            self.label = f"{source} item {index} ({kind})"
+
+    def error(self, path: str, problem: str) -> EkslibError:
+        return EkslibError(f"{self.label}: {path} {problem}")
+
+    def get(self, path: str, default: Any = _MISSING, *, kind: type | tuple[type, ...] | None = None) -> Any:
+        """The value at a dotted ``path`` (``status.podIP``); missing raises unless ``default`` is given."""
+        value: Any = self.data
+        for part in path.split("."):
+            if not isinstance(value, Mapping) or value.get(part) is None:
+                if default is _MISSING:
+                    raise self.error(path, "is missing")
+                return default
+            value = value[part]
+        if kind is not None and not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.error(path, f"{value!r} is not a {names}")
+        return value
+
+    def integer(self, path: str, value: Any, low: int = 0, high: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+            raise self.error(path, f"{value!r} is not a whole number")
+        number = int(value)
+        if number < low or (high is not None and number > high):
+            raise self.error(path, f"{number} is outside {low}-{high if high is not None else 'inf'}")
+        return number
+
+    def ipv4(self, path: str, value: Any) -> IPv4Address:
+        return parse_ipv4(value, f"{self.label}: {path}")
+
+
+def _items(document: Any, kind: str, source: str, api_key: str | None = None) -> list[_Item]:
+    """The objects of a ``kind: List`` (or one object, or a bare list; for EC2 answers, ``{api_key: [...]}``)."""
+    data = read_json(document, source)
+    if isinstance(data, Mapping):
+        if api_key and api_key in data:
+            data = data[api_key]
+        elif "items" in data:
+            data = data["items"]
+        elif api_key is None and "metadata" in data:
+            data = [data]
+        else:
+            expected = f"'{api_key}' (the EC2 answer)" if api_key else "'items' (a kubectl List)"
+            raise EkslibError(f"{source}: an object without {expected}; keys: {', '.join(sorted(data)) or 'none'}")
+    if not isinstance(data, list):
+        raise EkslibError(f"{source}: expected a list of {kind} objects, not a {type(data).__name__}")
+    return [_Item(kind, item, i, source) for i, item in enumerate(data)]
+
+
+def _label(item: _Item, labels: Mapping[str, str], keys: tuple[str, ...], what: str) -> str:
+    for key in keys:
+        if labels.get(key):
+            return str(labels[key])
+    raise item.error(f"metadata.labels[{keys[0]!r}]", f"is missing (nor {', '.join(keys[1:])}): the node's {what}"
+                     + (" -- a Fargate or non-EC2 node has none; leave it out" if what == "instance type" else ""))
+
+
+def _parse_node(item: _Item) -> dict[str, Any]:
+    name = item.get("metadata.name", kind=str)
+    labels = dict(item.get("metadata.labels", {}, kind=Mapping))
+    instance_type = _label(item, labels, INSTANCE_TYPE_LABELS, "instance type")
+    try:
+        instance_type = instance_type_info(instance_type).instance_type
+    except EkslibError as exc:
+        raise item.error(f"metadata.labels[{INSTANCE_TYPE_LABELS[0]!r}]", str(exc)) from None
+    az = _label(item, labels, ZONE_LABELS, "zone")
+    addresses = item.get("status.addresses", kind=list)
+    internal = [a.get("address") for a in addresses if isinstance(a, Mapping) and a.get("type") == "InternalIP"]
+    if not internal:
+        raise item.error("status.addresses", "has no InternalIP")
+    address = item.ipv4("status.addresses[InternalIP]", internal[0])
+    pods = item.get("status.capacity.pods", None) or item.get("status.allocatable.pods", None)
+    max_pods = None if pods is None else item.integer("status.capacity.pods", pods, 1)
+    provider = item.get("spec.providerID", "", kind=str)
+    instance_id = provider.rsplit("/", 1)[-1] if provider.startswith("aws://") else ""
+    nodegroup = next((labels[k] for k in NODEGROUP_LABELS if labels.get(k)), "")
+    return {"name": name, "instance_type": instance_type, "az": az, "address": address, "max_pods": max_pods,
+            "instance_id": instance_id, "nodegroup": nodegroup, "labels": labels}
+
+
+def _parse_pod(item: _Item, nodes: Mapping[str, dict[str, Any]]) -> dict[str, Any] | str:
+    """A pod's fields, or the reason it is left out (finished, unscheduled, no address yet)."""
+    name = item.get("metadata.name", kind=str)
+    namespace = item.get("metadata.namespace", kind=str)
+    phase = item.get("status.phase", "", kind=str)
+    if phase in _FINISHED:
+        return "finished"
+    node = item.get("spec.nodeName", None, kind=str)
+    ip = item.get("status.podIP", None)
+    if node is None or ip is None:
+        if ip is not None:
+            item.ipv4("status.podIP", ip)
+        return "pending"
+    address = item.ipv4("status.podIP", ip)
+    if node not in nodes:
+        raise item.error("spec.nodeName", f"{node!r} is not a node of nodes_json")
+    host_ip = item.get("status.hostIP", None)
+    if host_ip is not None and item.ipv4("status.hostIP", host_ip) != nodes[node]["address"]:
+        raise item.error("status.hostIP", f"{host_ip} is not the InternalIP {nodes[node]['address']} of node {node} "
+                         f"(were the dumps taken at different times?)")
+    host_network = item.get("spec.hostNetwork", False, kind=bool)
+    owners = item.get("metadata.ownerReferences", [], kind=list)
+    owner = next((o for o in owners if isinstance(o, Mapping) and o.get("controller")), owners[0] if owners else {})
+    return {"namespace": namespace, "name": name, "node": node, "address": address, "host_network": host_network,
+            "labels": dict(item.get("metadata.labels", {}, kind=Mapping)),
+            "owner_kind": str(owner.get("kind", "")), "owner_name": str(owner.get("name", ""))}
+
+
+def _parse_service(item: _Item, pods: list[Pod]) -> Service:
+    name = item.get("metadata.name", kind=str)
+    namespace = item.get("metadata.namespace", kind=str)
+    kind = item.get("spec.type", "ClusterIP", kind=str)
+    if kind not in SERVICE_TYPES:
+        raise item.error("spec.type", f"{kind!r} is not one of {', '.join(SERVICE_TYPES)}")
+    raw_ip = item.get("spec.clusterIP", None)
+    cluster_ip = None if raw_ip in (None, "", "None") else item.ipv4("spec.clusterIP", raw_ip)
+    ports = []
+    for i, port in enumerate(item.get("spec.ports", [], kind=list)):
+        where = f"spec.ports[{i}]"
+        if not isinstance(port, Mapping) or "port" not in port:
+            raise item.error(f"{where}.port", "is missing")
+        number = item.integer(f"{where}.port", port["port"], 1, 65535)
+        target = port.get("targetPort", number)
+        if not isinstance(target, str) or target.isdigit():
+            target = item.integer(f"{where}.targetPort", target, 1, 65535)
+        node_port = port.get("nodePort")
+        ports.append(ServicePort(number, target, str(port.get("protocol", "TCP")), str(port.get("name", "")),
+                                 None if node_port is None else item.integer(f"{where}.nodePort", node_port, 1, 65535)))
+    selector = dict(item.get("spec.selector", {}, kind=Mapping))
+    policy = item.get("spec.externalTrafficPolicy", "", kind=str) if kind in ("NodePort", "LoadBalancer") else ""
+    if policy not in ("", "Cluster", "Local"):
+        raise item.error("spec.externalTrafficPolicy", f"{policy!r} is not 'Cluster' or 'Local'")
+    health = item.get("spec.healthCheckNodePort", None)
+    ingress = item.get("status.loadBalancer.ingress", [], kind=list)
+    balancer = next((str(i.get("hostname") or i.get("ip") or "") for i in ingress if isinstance(i, Mapping)), "")
+    return Service(namespace, name, kind, cluster_ip, tuple(ports), selector, policy or ("Cluster" if kind in (
+        "NodePort", "LoadBalancer") else ""), select_endpoints(pods, namespace, selector),
+        None if health is None else item.integer("spec.healthCheckNodePort", health, 1, 65535), balancer,
+        dict(item.get("metadata.annotations", {}, kind=Mapping)))
+
+
+def _parse_eni(item: _Item) -> dict[str, Any]:
+    eni_id = item.get("NetworkInterfaceId", kind=str)
+    primary = item.get("PrivateIpAddress", None)
+    secondary: list[IPv4Address] = []
+    for i, entry in enumerate(item.get("PrivateIpAddresses", [], kind=list)):
+        address = item.ipv4(f"PrivateIpAddresses[{i}].PrivateIpAddress",
+                            entry.get("PrivateIpAddress") if isinstance(entry, Mapping) else entry)
+        if isinstance(entry, Mapping) and entry.get("Primary"):
+            primary = primary or str(address)
+        elif str(address) != primary:
+            secondary.append(address)
+    if primary is None:
+        raise item.error("PrivateIpAddress", "is missing")
+    prefixes = tuple(parse_ipv4_network(p.get("Ipv4Prefix") if isinstance(p, Mapping) else p,
+                                        f"{item.label}: Ipv4Prefixes[{i}].Ipv4Prefix")
+                     for i, p in enumerate(item.get("Ipv4Prefixes", [], kind=list)))
+    attachment = item.get("Attachment", {}, kind=Mapping)
+    device = attachment.get("DeviceIndex")
+    return {"id": eni_id, "subnet_id": item.get("SubnetId", kind=str), "az": item.get("AvailabilityZone", "", kind=str),
+            "vpc_id": item.get("VpcId", "", kind=str), "primary_ip": item.ipv4("PrivateIpAddress", primary),
+            "secondary_ips": tuple(secondary), "prefixes": prefixes, "mac": item.get("MacAddress", "", kind=str),
+            "instance_id": str(attachment.get("InstanceId", "")),
+            "device": None if device is None else item.integer("Attachment.DeviceIndex", device)}
+
+
+def _covering(addresses: list[int]) -> IPv4Network:
+    """The smallest network holding every address (as integers) of the list."""
+    low, high = min(addresses), max(addresses)
+    length = 32 - (low ^ high).bit_length()
+    return IPv4Network((low, length), strict=False)
+
+
+def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, enis_json: Any = None,
+                 subnets_json: Any = None, vpcs_json: Any = None, name: str = "kubectl",
+                 veth_prefix: str = DEFAULT_VETH_PREFIX, service_cidr: str | IPv4Network | None = None) -> Cluster:
+    """The cluster that ``kubectl get nodes/pods -A/svc -A -o json`` (and optionally EC2's answers) describe.
+
+    Each argument is a dict, a JSON text or a path; see the module docstring for what is read and what is
+    inferred. ``veth_prefix`` is the cluster's ``AWS_VPC_K8S_CNI_VETHPREFIX``; ``service_cidr`` defaults to
+    whichever of EKS's two defaults holds every ClusterIP. The result is validated.
+
+    >>> c = load_sample("two-node")
+    >>> [n.instance_type for n in c.nodes], len(c.host_network_pods())
+    (['t3.medium', 't3.medium'], 4)
+    """
+    veth_prefix = check_veth_prefix(veth_prefix)
+    notes: list[str] = []
+    nodes: dict[str, dict[str, Any]] = {}
+    for item in _items(nodes_json, "node", "nodes_json"):
+        node = _parse_node(item)
+        if node["name"] in nodes:
+            raise item.error("metadata.name", "appears twice in nodes_json")
+        nodes[node["name"]] = node
+    pod_rows: list[dict[str, Any]] = []
+    left_out: dict[str, int] = defaultdict(int)
+    for item in _items(pods_json, "pod", "pods_json"):
+        row = _parse_pod(item, nodes)
+        if isinstance(row, str):
+            left_out[row] += 1
+        else:
+            pod_rows.append(row)
+    if left_out["finished"]:
+        notes.append(f"{left_out['finished']} finished pods (Succeeded/Failed) left out: their addresses are free again")
+    if left_out["pending"]:
+        notes.append(f"{left_out['pending']} pods not yet scheduled or without an address left out")
+
+    enis_by_node, subnets, vpc = _network(nodes, pod_rows, enis_json, subnets_json, vpcs_json, notes)
+    pods: list[Pod] = []
+    for row in pod_rows:
+        node_enis = enis_by_node[row["node"]]
+        where = f"pod {row['namespace']}/{row['name']}"
+        if row["host_network"]:
+            eni = node_enis[0]
+            veth = None
+        else:
+            eni = next((e for e in node_enis if e.holds(row["address"])), None)
+            if eni is None:
+                held = "; ".join(f"{e.id} (eth{e.device_number})" for e in node_enis)
+                raise EkslibError(f"{where}: status.podIP {row['address']} is on no ENI of node {row['node']} in "
+                                  f"enis_json ({held}); were the dumps taken at different times?")
+            veth = veth_name(row["namespace"], row["name"], veth_prefix)
+        pods.append(Pod(row["namespace"], row["name"], row["node"], row["address"], row["host_network"], eni.id, veth,
+                        row["labels"], row["owner_kind"], row["owner_name"]))
+    node_list = tuple(
+        Node(n["name"], n["instance_type"], n["az"], n["address"], enis_by_node[n["name"]][0].subnet_id,
+             tuple(enis_by_node[n["name"]]), n["max_pods"], n["instance_id"], n["nodegroup"], n["labels"])
+        for n in nodes.values())
+    services = tuple(_parse_service(item, pods) for item in _items(services_json, "service", "services_json")) \
+        if services_json is not None else ()
+    cluster_ips = [s.cluster_ip for s in services if s.cluster_ip is not None]
+    if service_cidr is not None:
+        svc_cidr = parse_ipv4_network(service_cidr, "service_cidr")
+    else:
+        svc_cidr = next((c for c in (EKS_SERVICE_CIDR, EKS_SERVICE_CIDR_IN_10_VPC)
+                         if all(ip in c for ip in cluster_ips)), None)
+        if svc_cidr is None:
+            svc_cidr = _covering([int(ip) for ip in cluster_ips])
+            notes.append(f"service CIDR inferred as {svc_cidr} from the ClusterIPs (pass service_cidr= for the real one)")
+    prefix_mode = any(e.prefixes for enis in enis_by_node.values() for e in enis)
+    return validate(Cluster(name, vpc, subnets, node_list, tuple(pods), services, svc_cidr, prefix_mode, veth_prefix,
+                            tuple(notes)))
+
+
+def _network(nodes: dict[str, dict[str, Any]], pod_rows: list[dict[str, Any]], enis_json: Any, subnets_json: Any,
+             vpcs_json: Any, notes: list[str]) -> tuple[dict[str, list[Eni]], tuple[Subnet, ...], Vpc]:
+    """ENIs per node (primary first), subnets and VPC: from EC2's answers when given, else inferred."""
+    seen: dict[str, list[int]] = defaultdict(list)  # subnet id -> addresses seen in it
+    subnet_az: dict[str, str] = {}
+    enis_by_node: dict[str, list[Eni]] = {}
+    vpc_id = ""
+    if enis_json is None:
+        notes.append("no EC2 ENI detail: one stand-in ENI per node holds all its pods, and subnet and VPC CIDRs are "
+                     "inferred from the addresses seen (pass enis_json=, subnets_json=, vpcs_json=)")
+        by_node: dict[str, list[IPv4Address]] = defaultdict(list)
+        for row in pod_rows:
+            if not row["host_network"]:
+                by_node[row["node"]].append(row["address"])
+        for node in nodes.values():
+            subnet_id = f"subnet-unknown-{node['az']}"
+            subnet_az[subnet_id] = node["az"]
+            addresses = sorted(by_node[node["name"]], key=int)
+            seen[subnet_id] += [int(node["address"])] + [int(a) for a in addresses]
+            enis_by_node[node["name"]] = [Eni(f"eni-unknown-{node['name']}", node["name"], 0, subnet_id,
+                                              node["address"], tuple(addresses), inferred=True)]
+    else:
+        by_instance = {n["instance_id"]: n for n in nodes.values() if n["instance_id"]}
+        by_address = {n["address"]: n for n in nodes.values()}
+        raw: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        others = 0
+        for item in _items(enis_json, "ENI", "enis_json", "NetworkInterfaces"):
+            eni = _parse_eni(item)
+            node = by_instance.get(eni["instance_id"]) or (by_address.get(eni["primary_ip"]) if eni["device"] == 0
+                                                            else None)
+            if node is None:
+                others += 1
+                continue
+            if eni["device"] is None:
+                raise item.error("Attachment.DeviceIndex", "is missing")
+            if node["az"] != eni["az"] and eni["az"]:
+                raise item.error("AvailabilityZone", f"{eni['az']!r} is not the zone {node['az']} of node {node['name']}")
+            raw[node["name"]].append(eni)
+            vpc_id = vpc_id or eni["vpc_id"]
+        if others:
+            notes.append(f"{others} ENIs of enis_json belong to no node of nodes_json (load balancers, NAT "
+                         f"gateways, other instances): left out")
+        for node in nodes.values():
+            found = sorted(raw.get(node["name"], []), key=lambda e: e["device"])
+            if not found or found[0]["device"] != 0:
+                raise EkslibError(f"node {node['name']}: spec.providerID {node['instance_id'] or '(none)'} has no "
+                                  f"primary ENI (DeviceIndex 0) in enis_json; was DescribeNetworkInterfaces "
+                                  f"filtered to other instances or another VPC?")
+            enis_by_node[node["name"]] = [
+                Eni(e["id"], node["name"], e["device"], e["subnet_id"], e["primary_ip"], e["secondary_ips"],
+                    e["prefixes"], e["mac"]) for e in found]
+            for e in found:
+                subnet_az[e["subnet_id"]] = e["az"] or node["az"]
+                seen[e["subnet_id"]] += [int(e["primary_ip"])] + [int(a) for a in e["secondary_ips"]]
+                seen[e["subnet_id"]] += [int(a) for p in e["prefixes"] for a in (p.network_address, p.broadcast_address)]
+
+    subnets: dict[str, Subnet] = {}
+    if subnets_json is not None:
+        for item in _items(subnets_json, "subnet", "subnets_json", "Subnets"):
+            subnet_id = item.get("SubnetId", kind=str)
+            if vpc_id and item.get("VpcId", vpc_id) != vpc_id:
+                continue
+            tags = {t.get("Key"): t.get("Value") for t in item.get("Tags", [], kind=list) if isinstance(t, Mapping)}
+            subnets[subnet_id] = Subnet(subnet_id, item.get("AvailabilityZone", kind=str),
+                                        parse_ipv4_network(item.get("CidrBlock"), f"{item.label}: CidrBlock"),
+                                        bool(item.get("MapPublicIpOnLaunch", False)), str(tags.get("Name") or ""))
+    for subnet_id, addresses in sorted(seen.items(), key=lambda kv: (subnet_az[kv[0]], kv[0])):
+        if subnet_id not in subnets:
+            if subnets_json is not None:
+                eni = next(e for enis in enis_by_node.values() for e in enis if e.subnet_id == subnet_id)
+                raise EkslibError(f"ENI {eni.id}: SubnetId {subnet_id} is not in subnets_json")
+            subnets[subnet_id] = Subnet(subnet_id, subnet_az[subnet_id], _covering(addresses), inferred=True)
+    if subnets_json is None and enis_json is not None:
+        notes.append("no subnets_json: subnet CIDRs inferred from the addresses seen")
+
+    vpc = None
+    if vpcs_json is not None:
+        for item in _items(vpcs_json, "VPC", "vpcs_json", "Vpcs"):
+            if vpc_id and item.get("VpcId", kind=str) != vpc_id:
+                continue
+            blocks = [b for b in item.get("CidrBlockAssociationSet", [], kind=list)
+                      if isinstance(b, Mapping) and b.get("CidrBlockState", {}).get("State", "associated") == "associated"]
+            cidrs = [b.get("CidrBlock") for b in blocks] or [item.get("CidrBlock")]
+            vpc = Vpc(item.get("VpcId", kind=str),
+                      tuple(parse_ipv4_network(c, f"{item.label}: CidrBlock") for c in cidrs))
+            break
+        if vpc is None:
+            raise EkslibError(f"vpcs_json: no VPC {vpc_id or ''} in it (the ENIs are in {vpc_id or 'an unknown VPC'})")
+    else:
+        everything = [int(a) for s in subnets.values() for a in (s.cidr.network_address, s.cidr.broadcast_address)]
+        vpc = Vpc(vpc_id or "vpc-unknown", (_covering(everything),), inferred=True)
+        if enis_json is not None:
+            notes.append("no vpcs_json: VPC CIDR inferred from the subnets")
+    return enis_by_node, tuple(subnets.values()), vpc
+
+
+def from_dump(dump: Mapping[str, Any] | str | Path, **kwargs: Any) -> Cluster:
+    """:func:`from_kubectl` over a dump: a dict with keys nodes, pods, services, enis, subnets, vpcs (as
+    :func:`to_kubectl` returns), or a folder holding ``<key>.json`` files."""
+    if isinstance(dump, (str, Path)):
+        folder = Path(dump)
+        if not (folder / "nodes.json").is_file():
+            raise EkslibError(f"{folder}: no nodes.json here (a dump folder holds {', '.join(DUMP_FILES)} .json)")
+        dump = {k: folder / f"{k}.json" for k in DUMP_FILES if (folder / f"{k}.json").is_file()}
+    missing = [k for k in ("nodes", "pods") if k not in dump]
+    if missing:
+        raise EkslibError(f"dump: {', '.join(missing)} missing (keys: {', '.join(dump)})")
+    return from_kubectl(dump["nodes"], dump["pods"], dump.get("services"), enis_json=dump.get("enis"),
+                        subnets_json=dump.get("subnets"), vpcs_json=dump.get("vpcs"), **kwargs)
+
+
+def load_sample(name: str = "two-node", **kwargs: Any) -> Cluster:
+    """A bundled sample cluster (``data/samples/<name>``), so the notebooks run offline.
+
+    >>> c = load_sample()
+    >>> c.name, len(c.nodes), c.service("kube-system/kube-dns").cluster_ip
+    ('two-node', 2, IPv4Address('10.100.0.10'))
+    """
+    return from_dump(load_sample_json(name), **{"name": name, **kwargs})
+
+
+# ----------------------------------------------------------------------------------------------- writing
+
+
+def _uid(*parts: str) -> str:
+    return str(uuid.uuid5(_UID_NAMESPACE, "/".join(parts)))
+
+
+def _list(kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
+
+
+_IMAGES = {  # illustrative images of the EKS add-ons (the registry of us-west-2)
+    "aws-node": "602401143452.dkr.ecr.{region}.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1",
+    "kube-proxy": "602401143452.dkr.ecr.{region}.amazonaws.com/eks/kube-proxy:v1.31.3-minimal-eksbuild.2",
+    "coredns": "602401143452.dkr.ecr.{region}.amazonaws.com/eks/coredns:v1.11.4-eksbuild.2",
+}
+
+
+def _region(cluster: Cluster) -> str:
+    zone = cluster.nodes[0].az if cluster.nodes else "us-west-2a"
+    return re.sub(r"[a-z]$", "", zone)
+
+
+def _node_doc(node: Node, region: str) -> dict[str, Any]:
+    info = instance_type_info(node.instance_type)
+    dns = node.name if "." in node.name else f"ip-{str(node.address).replace('.', '-')}.{region}.compute.internal"
+    pods = str(node.max_pods) if node.max_pods is not None else None
+    capacity = {"cpu": str(info.vcpus), "memory": f"{info.memory_mib * 1024}Ki", "ephemeral-storage": "20959212Ki"}
+    allocatable = {"cpu": f"{info.vcpus * 1000 - 70 - 10 * max(info.vcpus - 1, 0)}m",
+                   "memory": f"{max(info.memory_mib - 11 * (node.max_pods or 0) - 255 - 100, 0) * 1024}Ki",
+                   "ephemeral-storage": "18242267924"}
+    if pods:
+        capacity["pods"] = allocatable["pods"] = pods
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": node.name, "uid": _uid("node", node.name), "creationTimestamp": _CREATED,
+                     "labels": dict(node.labels), "annotations": {"alpha.kubernetes.io/provided-node-ip": str(node.address),
+                                                                   "node.alpha.kubernetes.io/ttl": "0"}},
+        "spec": {"providerID": f"aws:///{node.az}/{node.instance_id}"} if node.instance_id else {},
+        "status": {
+            "addresses": [{"address": str(node.address), "type": "InternalIP"},
+                          {"address": dns, "type": "InternalDNS"}, {"address": dns, "type": "Hostname"}],
+            "allocatable": allocatable, "capacity": capacity,
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "message": "kubelet is posting ready status", "lastHeartbeatTime": _CREATED,
+                            "lastTransitionTime": _CREATED}],
+            "nodeInfo": {"architecture": "amd64", "containerRuntimeVersion": "containerd://1.7.25",
+                         "kernelVersion": "6.1.128-136.201.amzn2023.x86_64", "kubeProxyVersion": "",
+                         "kubeletVersion": "v1.31.5-eks-5d632ec", "operatingSystem": "linux",
+                         "osImage": "Amazon Linux 2023.6.20250203"},
+        },
+    }
+
+
+def _pod_doc(pod: Pod, node: Node, region: str) -> dict[str, Any]:
+    workload = pod.owner_name if pod.owner_kind == "DaemonSet" else pod.owner_name.rsplit("-", 1)[0] or pod.name
+    image = _IMAGES.get(workload, "public.ecr.aws/nginx/nginx:1.27").format(region=region)
+    metadata: dict[str, Any] = {"name": pod.name, "namespace": pod.namespace, "uid": _uid("pod", pod.key),
+                                "creationTimestamp": _CREATED, "labels": dict(pod.labels)}
+    if pod.owner_kind:
+        metadata["generateName"] = pod.name.rsplit("-", 1)[0] + "-"
+        metadata["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": pod.owner_kind, "name": pod.owner_name,
+                                        "uid": _uid(pod.owner_kind, pod.namespace, pod.owner_name),
+                                        "controller": True, "blockOwnerDeletion": True}]
+    spec: dict[str, Any] = {"nodeName": pod.node, "containers": [{"name": workload, "image": image}],
+                            "dnsPolicy": "ClusterFirst", "restartPolicy": "Always", "schedulerName": "default-scheduler"}
+    if pod.host_network:
+        spec.update(hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet", priorityClassName="system-node-critical")
+    return {
+        "apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec,
+        "status": {"phase": "Running", "hostIP": str(node.address), "hostIPs": [{"ip": str(node.address)}],
+                   "podIP": str(pod.address), "podIPs": [{"ip": str(pod.address)}], "qosClass": "Burstable",
+                   "startTime": _CREATED, "conditions": [{"type": "Ready", "status": "True",
+                                                          "lastTransitionTime": _CREATED}]},
+    }
+
+
+def _service_doc(service: Service) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": service.type, "sessionAffinity": "None"}
+    if service.cluster_ip is not None:
+        spec.update(clusterIP=str(service.cluster_ip), clusterIPs=[str(service.cluster_ip)], ipFamilies=["IPv4"],
+                    ipFamilyPolicy="SingleStack", internalTrafficPolicy="Cluster")
+    ports = []
+    for p in service.ports:
+        entry: dict[str, Any] = {"port": p.port, "protocol": p.protocol, "targetPort": p.target_port}
+        if p.name:
+            entry["name"] = p.name
+        if p.node_port is not None:
+            entry["nodePort"] = p.node_port
+        ports.append(entry)
+    spec["ports"] = ports
+    if service.selector:
+        spec["selector"] = dict(service.selector)
+    if service.external_traffic_policy:
+        spec["externalTrafficPolicy"] = service.external_traffic_policy
+    if service.health_check_node_port is not None:
+        spec["healthCheckNodePort"] = service.health_check_node_port
+    if service.type == "LoadBalancer":
+        spec["allocateLoadBalancerNodePorts"] = True
+    metadata: dict[str, Any] = {"name": service.name, "namespace": service.namespace,
+                                "uid": _uid("service", service.key), "creationTimestamp": _CREATED}
+    if service.annotations:
+        metadata["annotations"] = dict(service.annotations)
+    ingress = [{"hostname": service.load_balancer}] if service.load_balancer else []
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec,
+            "status": {"loadBalancer": {"ingress": ingress} if ingress else {}}}
+
+
+def _eni_doc(eni: Eni, node: Node, subnet: Subnet, vpc_id: str, cluster_name: str, region: str) -> dict[str, Any]:
+    def dns(address: IPv4Address) -> str:
+        return f"ip-{str(address).replace('.', '-')}.{region}.compute.internal"
+
+    addresses = [{"Primary": True, "PrivateDnsName": dns(eni.primary_ip), "PrivateIpAddress": str(eni.primary_ip)}]
+    addresses += [{"Primary": False, "PrivateDnsName": dns(a), "PrivateIpAddress": str(a)} for a in eni.secondary_ips]
+    tags = [] if eni.is_primary else [  # ipamd tags the ENIs it creates (amazon-vpc-cni-k8s pkg/awsutils)
+        {"Key": "cluster.k8s.amazonaws.com/name", "Value": cluster_name},
+        {"Key": "node.k8s.amazonaws.com/instance_id", "Value": node.instance_id},
+    ]
+    doc = {
+        "Attachment": {"AttachmentId": f"eni-attach-{_uid('attach', eni.id).replace('-', '')[:17]}",
+                       "DeleteOnTermination": True, "DeviceIndex": eni.device_number, "NetworkCardIndex": 0,
+                       "InstanceId": node.instance_id, "InstanceOwnerId": _ACCOUNT, "Status": "attached"},
+        "AvailabilityZone": subnet.az,
+        "Description": "" if eni.is_primary else f"aws-K8S-{node.instance_id}",
+        "Groups": [{"GroupId": f"sg-{_uid('sg', vpc_id).replace('-', '')[:17]}",
+                    "GroupName": f"eks-cluster-sg-{cluster_name}"}],
+        "InterfaceType": "interface", "Ipv6Addresses": [], "MacAddress": eni.mac, "NetworkInterfaceId": eni.id,
+        "OwnerId": _ACCOUNT, "PrivateDnsName": dns(eni.primary_ip), "PrivateIpAddress": str(eni.primary_ip),
+        "PrivateIpAddresses": addresses, "RequesterManaged": False, "SourceDestCheck": True, "Status": "in-use",
+        "SubnetId": eni.subnet_id, "TagSet": tags, "VpcId": vpc_id,
+    }
+    if eni.prefixes:
+        doc["Ipv4Prefixes"] = [{"Ipv4Prefix": str(p)} for p in eni.prefixes]
+    return doc
+
+
+def to_kubectl(cluster: Cluster) -> dict[str, Any]:
+    """``cluster`` as the six documents :func:`from_kubectl` reads: ``nodes``, ``pods``, ``services`` (kubectl
+    ``List`` objects following the Kubernetes API schema) and ``enis``, ``subnets``, ``vpcs`` (EC2 answers).
+
+    Stand-in (``inferred``) ENIs, subnets and VPCs are not written: EC2 would not know them.
+
+    >>> from ekslib.cluster_build import build_cluster
+    >>> c = build_cluster([("t3.medium", 2)], name="rt")
+    >>> from_kubectl(**{f"{k}_json": v for k, v in to_kubectl(c).items()}, name="rt") == c
+    True
+    """
+    region = _region(cluster)
+    nodes = {n.name: n for n in cluster.nodes}
+    dump: dict[str, Any] = {
+        "nodes": _list("Node", [_node_doc(n, region) for n in cluster.nodes]),
+        "pods": _list("Pod", [_pod_doc(p, nodes[p.node], region) for p in cluster.pods]),
+        "services": _list("Service", [_service_doc(s) for s in cluster.services]),
+    }
+    subnets = {s.id: s for s in cluster.subnets}
+    enis = [e for n in cluster.nodes for e in n.enis]
+    if enis and not any(e.inferred for e in enis):
+        dump["enis"] = {"NetworkInterfaces": [_eni_doc(e, nodes[e.node], subnets[e.subnet_id], cluster.vpc.id,
+                                                       cluster.name, region) for e in enis]}
+    if cluster.subnets and not any(s.inferred for s in cluster.subnets):
+        dump["subnets"] = {"Subnets": [{
+            "AvailabilityZone": s.az, "AvailableIpAddressCount": s.usable - cluster.addresses_taken(s.id),
+            "CidrBlock": str(s.cidr), "DefaultForAz": False, "MapPublicIpOnLaunch": s.public, "OwnerId": _ACCOUNT,
+            "State": "available", "SubnetId": s.id, "VpcId": cluster.vpc.id,
+            "SubnetArn": f"arn:aws:ec2:{region}:{_ACCOUNT}:subnet/{s.id}",
+            "Tags": [{"Key": "Name", "Value": s.name}] if s.name else []} for s in cluster.subnets]}
+    if not cluster.vpc.inferred:
+        dump["vpcs"] = {"Vpcs": [{
+            "CidrBlock": str(cluster.vpc.cidrs[0]),
+            "CidrBlockAssociationSet": [{"AssociationId": f"vpc-cidr-assoc-{i:017x}", "CidrBlock": str(c),
+                                         "CidrBlockState": {"State": "associated"}}
+                                        for i, c in enumerate(cluster.vpc.cidrs)],
+            "DhcpOptionsId": "dopt-0123456789abcdef0", "InstanceTenancy": "default", "IsDefault": False,
+            "OwnerId": _ACCOUNT, "State": "available", "VpcId": cluster.vpc.id,
+            "Tags": [{"Key": "Name", "Value": f"{cluster.name}-vpc"}]}]}
+    return dump

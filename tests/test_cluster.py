@@ -1,0 +1,422 @@
+"""The cluster model and build_cluster against the reference facts (shared/reference/vpc-cni.md sections 2-4)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import Counter
+from ipaddress import IPv4Address, IPv4Network
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from ekslib.capacity import max_pods
+from ekslib.cluster import (
+    Cluster,
+    Service,
+    Subnet,
+    check_veth_prefix,
+    default_service_cidr,
+    problems,
+    validate,
+    veth_name,
+)
+from ekslib.cluster_build import NodeGroup, ServiceSpec, Workload, build_cluster, default_subnets
+from ekslib.data import instance_type_info
+from ekslib.errors import EkslibError, UnknownInstanceTypeError
+from ekslib.ipam import steady_state
+
+
+def _sha1_name(namespace: str, name: str, prefix: str = "eni") -> str:
+    return prefix + hashlib.sha1(f"{namespace}.{name}".encode()).hexdigest()[:11]
+
+
+# ----------------------------------------------------------------------------------------------- veth names
+
+
+@pytest.mark.parametrize("namespace, name, expected", [
+    # the VPC CNI's own unit tests: pkg/networkutils/names_test.go
+    ("kube-system", "coredns-57ff979f67-qqbdh", "enib5faff8a083"),
+    ("kube-system", "coredns-57ff979f67-8ns9b", "eni9571956a6cc"),
+    ("default", "sample-pod", "enicc21c2d7785"),
+])
+def test_veth_name_matches_the_vpc_cni(namespace, name, expected):
+    assert veth_name(namespace, name) == expected
+    assert veth_name(namespace, name, "vlan"[:3] + "x") == "vlax" + expected[3:]
+
+
+def test_veth_name_of_a_built_pod_computed_by_hand():
+    cluster = build_cluster([("t3.medium", 2)], seed=3)
+    coredns = next(p for p in cluster.pods if p.name.startswith("coredns-"))
+    assert coredns.host_veth == "eni" + hashlib.sha1(f"kube-system.{coredns.name}".encode()).hexdigest()[:11]
+    assert len(coredns.host_veth) == 14
+    custom = build_cluster([("t3.medium", 1)], seed=3, veth_prefix="cali")
+    assert all(p.host_veth.startswith("cali") and len(p.host_veth) == 15 for p in custom.pods if not p.host_network)
+
+
+@pytest.mark.parametrize("prefix, message", [("", "1 to 4"), ("abcde", "1 to 4"), ("eth", "reserved"),
+                                             ("vlan", "reserved"), ("lo", "reserved")])
+def test_bad_veth_prefix(prefix, message):
+    with pytest.raises(EkslibError, match=message):
+        check_veth_prefix(prefix)
+
+
+def test_service_cidr_follows_eks():
+    assert default_service_cidr(["192.168.0.0/16"]) == IPv4Network("10.100.0.0/16")
+    assert default_service_cidr(["10.0.0.0/16"]) == IPv4Network("172.20.0.0/16")
+    ten = build_cluster([("t3.medium", 1)], vpc_cidr="10.0.0.0/16")
+    assert ten.service("kube-system", "kube-dns").cluster_ip == IPv4Address("172.20.0.10")
+
+
+# ----------------------------------------------------------------------------------------------- the seed picture
+
+
+def test_the_seed_picture_two_t3_medium_nodes():
+    cluster = build_cluster([("t3.medium", 2)], seed=7)
+    assert [n.max_pods for n in cluster.nodes] == [17, 17]  # 3 x (6 - 1) + 2
+    for node in cluster.nodes:
+        # primary and secondary ENI, as the seed notes draw (warm pool: WARM_ENI_TARGET=1 keeps a spare ENI)
+        assert [e.device_number for e in node.enis] == [0, 1]
+        assert node.enis[0].primary_ip == node.address
+        assert all(len(e.secondary_ips) == 5 for e in node.enis)  # 6 IPv4 per ENI, 1 is the ENI's own
+        host = cluster.host_network_pods(node.name)
+        assert sorted(p.owner_name for p in host) == ["aws-node", "kube-proxy"]
+        assert all(p.address == node.address and p.host_veth is None for p in host)
+    coredns = [p for p in cluster.pods if p.owner_name.startswith("coredns-")]
+    assert len(coredns) == 2 and len({p.node for p in coredns}) == 2  # spread over the two nodes
+    assert all(not p.host_network and p.host_veth and p.address != cluster.node(p.node).address for p in coredns)
+    dns = cluster.service("kube-system/kube-dns")
+    assert dns.cluster_ip == IPv4Address("10.100.0.10") and dns.endpoints == tuple(sorted(p.key for p in coredns))
+    assert cluster.service("default/kubernetes").cluster_ip == IPv4Address("10.100.0.1")
+
+
+def test_default_layout_is_eksctls():
+    subnets = default_subnets()
+    assert [str(s.cidr) for s in subnets] == [f"192.168.{i * 32}.0/19" for i in range(6)]
+    assert [s.public for s in subnets] == [True] * 3 + [False] * 3
+    cluster = build_cluster([("t3.medium", 3)])
+    assert {cluster.subnet(n.subnet_id).public for n in cluster.nodes} == {False}
+    assert sorted(n.az for n in cluster.nodes) == ["us-west-2a", "us-west-2b", "us-west-2c"]
+    # AWS reserves .0-.3: the first address handed out is .4
+    assert {str(n.address).rsplit(".", 1)[1] for n in cluster.nodes} == {"4"}
+    assert all(len(s.id) == len("subnet-") + 17 for s in cluster.subnets)
+
+
+def test_warm_pool_follows_the_published_tables():
+    # t3.small, 3 usable IPs per ENI: 5 pods -> 3 ENIs of 3 (docs/eni-and-ip-target.md)
+    cluster = build_cluster([("t3.small", 1)], workloads=[("app", 3)])  # + 2 coredns = 5 pods with addresses
+    assert [len(e.secondary_ips) for e in cluster.nodes[0].enis] == [3, 3, 3]
+    # prefix mode, t3.small, 58 pods -> 2 ENIs with 3 and 2 prefixes (docs/prefix-and-ip-target.md)
+    cluster = build_cluster([("t3.small", 1)], prefix_delegation=True, workloads=[("app", 56)])
+    assert [len(e.prefixes) for e in cluster.nodes[0].enis] == [3, 2]
+    assert all(p.prefixlen == 28 and int(p.network_address) % 16 == 0 for e in cluster.nodes[0].enis
+               for p in e.prefixes)
+    assert cluster.nodes[0].max_pods == 110  # min(3 x 3 x 16 + 2, 110)
+    # the same answer as the IPAM model for the node's pod count
+    assert tuple(len(e.prefixes) for e in cluster.nodes[0].enis) == steady_state(
+        "t3.small", 58, prefix_delegation=True, max_pods=110).per_eni
+
+
+def test_ipamd_settings_pass_through():
+    # WARM_IP_TARGET=2, MINIMUM_IP_TARGET=5, 5 pods -> 3,3,1 (docs/eni-and-ip-target.md)
+    cluster = build_cluster([("t3.small", 1)], warm_ip_target=2, minimum_ip_target=5, workloads=[("app", 3)])
+    assert [len(e.secondary_ips) for e in cluster.nodes[0].enis] == [3, 3, 1]
+    with pytest.raises(EkslibError, match="node group ng-t3-small .*WARM_PREFIX_TARGET = 0"):
+        build_cluster([("t3.small", 1)], prefix_delegation=True, warm_prefix_target=0)
+
+
+def test_pods_fill_the_primary_eni_first():
+    cluster = build_cluster([("t3.medium", 1)], workloads=[("web", 6)])  # 8 pods with addresses
+    node = cluster.nodes[0]
+    per_eni = [len(cluster.pods_on_eni(e.id)) for e in node.enis]
+    assert per_eni == [5, 3, 0]
+    first = cluster.pods_on_eni(node.enis[0].id)
+    assert [p.address for p in first] == list(node.enis[0].secondary_ips)
+
+
+def test_prefix_mode_fills_the_first_prefix_first():
+    cluster = build_cluster([("m5.large", 1)], prefix_delegation=True, workloads=[("web", 18)])
+    eni = cluster.nodes[0].enis[0]
+    addresses = sorted((p.address for p in cluster.pods_on_eni(eni.id)), key=int)
+    assert addresses == list(eni.prefixes[0]) + list(eni.prefixes[1])[:4]
+
+
+def test_services_types_and_ports():
+    cluster = build_cluster([("m5.large", 3)], seed=2)
+    web, api = cluster.service("default/web"), cluster.service("default/api")
+    assert web.type == "LoadBalancer" and web.external_traffic_policy == "Local"
+    assert web.health_check_node_port is not None and 30000 <= web.health_check_node_port <= 32767
+    assert 30000 <= web.ports[0].node_port <= 32767 and web.load_balancer.endswith(".elb.us-west-2.amazonaws.com")
+    assert api.type == "NodePort" and api.ports[0].node_port == 30080 and api.external_traffic_policy == "Cluster"
+    assert len(web.endpoints) == 3 and all(cluster.pod(k).labels["app"] == "web" for k in web.endpoints)
+    ips = [s.cluster_ip for s in cluster.services]
+    assert len(set(ips)) == len(ips) and all(ip in cluster.service_cidr for ip in ips)
+
+
+def test_endpoints_only_in_the_services_namespace():
+    cluster = build_cluster([("m5.large", 2)], workloads=[
+        Workload("web", 2, service=ServiceSpec()), Workload("web", 2, namespace="staging", service=ServiceSpec())])
+    assert all(k.startswith("staging/") for k in cluster.service("staging/web").endpoints)
+    assert len(cluster.service("default/web").endpoints) == 2
+
+
+def test_daemonsets_run_on_every_node_and_replicas_spread():
+    cluster = build_cluster([NodeGroup("m5.large", 6)], workloads=[
+        Workload("agent", kind="DaemonSet"), Workload("web", 12)], seed=5)
+    per_node = Counter(p.node for p in cluster.pods if p.owner_name == "agent")
+    assert sorted(per_node.values()) == [1] * 6
+    web = Counter(p.node for p in cluster.pods if p.labels.get("app") == "web")
+    assert sorted(web.values()) == [2] * 6
+    zones = Counter(cluster.node(p.node).az for p in cluster.pods if p.labels.get("app") == "web")
+    assert sorted(zones.values()) == [4, 4, 4]
+
+
+def test_same_seed_same_cluster_other_seed_other_names():
+    groups = [("t3.medium", 2), ("m5.large", 1)]
+    assert build_cluster(groups, seed=9) == build_cluster(groups, seed=9)
+    a, b = build_cluster(groups, seed=9), build_cluster(groups, seed=10)
+    assert [p.name for p in a.pods] != [p.name for p in b.pods]
+
+
+def test_node_groups_and_workloads_accept_tuples_dicts_and_dataclasses():
+    a = build_cluster([("t3.medium", 2, "us-west-2b")], workloads=[("web", 2)])
+    b = build_cluster([{"instance_type": "t3.medium", "count": 2, "az": "us-west-2b"}],
+                      workloads=[{"name": "web", "replicas": 2}])
+    c = build_cluster([NodeGroup("t3.medium", 2, "us-west-2b")], workloads=[Workload("web", 2)])
+    assert a == b == c and {n.az for n in a.nodes} == {"us-west-2b"}
+    assert build_cluster("m5.large", workloads=[]).summary()["nodes"] == 1
+
+
+def test_custom_subnets_and_max_pods_override():
+    cluster = build_cluster([NodeGroup("m5.4xlarge", 1, max_pods=110)], vpc_cidr="10.0.0.0/16",
+                            subnets=[("us-east-1a", "10.0.0.0/20"), ("us-east-1a", "10.0.16.0/24", True)],
+                            workloads=[], region="us-east-1")
+    node = cluster.nodes[0]
+    assert node.max_pods == 110 and node.name.endswith(".ec2.internal")
+    assert cluster.subnet(node.subnet_id).cidr == IPv4Network("10.0.0.0/20")
+
+
+# ----------------------------------------------------------------------------------------------- what does not fit
+
+
+def test_more_pods_than_max_pods_says_so():
+    with pytest.raises(EkslibError) as info:
+        build_cluster([("t3.medium", 1)], workloads=[("web", 20)])
+    text = str(info.value)
+    assert "workload default/web" in text and "replica 14 of 20" in text and "1 x t3.medium at 17" in text
+
+
+def test_subnet_out_of_addresses_says_so():
+    with pytest.raises(EkslibError) as info:
+        build_cluster([("t3.medium", 1)], vpc_cidr="10.0.0.0/24", subnets=[("us-west-2a", "10.0.0.0/28")],
+                      workloads=[])
+    text = str(info.value)
+    assert "10.0.0.0/28" in text and "out of addresses" in text and "11 usable" in text
+    assert "InsufficientFreeAddressesInSubnet" in text
+
+
+def test_fragmented_subnet_refuses_prefixes():
+    with pytest.raises(EkslibError, match="InsufficientCidrBlocks"):
+        build_cluster([("m5.large", 4)], prefix_delegation=True, vpc_cidr="10.0.0.0/24",
+                      subnets=[("us-west-2a", "10.0.0.0/26")], workloads=[("web", 40)])
+
+
+def test_max_pods_above_the_enis_capacity_says_containercreating():
+    with pytest.raises(EkslibError, match="ContainerCreating") as info:
+        build_cluster([NodeGroup("t3.medium", 1, max_pods=40)], workloads=[("web", 30)])
+    assert "32 pods need VPC addresses" in str(info.value) and "at most 15" in str(info.value)
+
+
+def test_daemonset_that_does_not_fit():
+    with pytest.raises(EkslibError, match="DaemonSet pod does not fit"):
+        build_cluster([NodeGroup("t3.medium", 1, max_pods=2)], workloads=[Workload("agent", kind="DaemonSet")])
+
+
+@pytest.mark.parametrize("groups, kwargs, message", [
+    ([("t3.mediun", 1)], {}, "t3.medium"),
+    ([("t3.medium", -1)], {}, "count -1"),
+    ([("t3.medium", 0)], {}, "0 nodes"),
+    ([], {}, "empty"),
+    ([("t3.medium", 1, "eu-west-1a")], {}, "us-west-2a, us-west-2b, us-west-2c"),
+    ([("t3.medium", 1)], {"workloads": [Workload("x", kind="StatefulSet")]}, "kind 'StatefulSet'"),
+    ([("t3.medium", 1)], {"workloads": [("x", -2)]}, "replicas -2"),
+    ([("t3.medium", 1)], {"workloads": [("coredns", 1, "kube-system")]}, "defined twice"),
+    ([("t3.medium", 1)], {"workloads": [Workload("x", service=ServiceSpec(node_port=80))]}, "NodePort range"),
+    ([("t3.medium", 1)], {"vpc_cidr": "10.0.0.0/33"}, "not an IPv4 CIDR"),
+    ([("t3.medium", 1)], {"subnets": [("us-west-2a", "10.0.0.0/24", True)], "vpc_cidr": "10.0.0.0/16"},
+     "no private subnet"),
+])
+def test_bad_input_names_the_value(groups, kwargs, message):
+    with pytest.raises(EkslibError, match=message):
+        build_cluster(groups, **kwargs)
+
+
+def test_unknown_instance_type_suggests():
+    with pytest.raises(UnknownInstanceTypeError, match="m5.large"):
+        build_cluster([("m5.lage", 1)])
+
+
+# ----------------------------------------------------------------------------------------------- lookups
+
+
+def test_lookups():
+    cluster = build_cluster([("t3.medium", 2)], workloads=[("web", 10)], seed=1)
+    pod = next(p for p in cluster.pods if not p.host_network and cluster.eni(p.eni_id).device_number == 1)
+    assert cluster.pod(pod.key) is cluster.pod(pod.namespace, pod.name) is pod
+    assert cluster.eni_of_address(pod.address).id == pod.eni_id
+    assert cluster.node_of_address(pod.address).name == pod.node
+    assert cluster.pods_at_address(pod.address) == (pod,)
+    assert pod in cluster.pods_on_eni(pod.eni_id) and pod in cluster.pods_on_node(pod.node)
+    assert pod.host_veth in cluster.host_veths(pod.eni_id)
+    node = cluster.node(pod.node)
+    assert len(cluster.pods_at_address(node.address)) == 2  # aws-node and kube-proxy share it
+    assert cluster.eni_of_address("8.8.8.8") is None and cluster.node_of_address("8.8.8.8") is None
+    with pytest.raises(EkslibError, match="Did you mean"):
+        cluster.pod(pod.key[:-1])
+    with pytest.raises(EkslibError, match="no node"):
+        cluster.node("ip-1-2-3-4")
+
+
+def test_eni_route_table_is_device_plus_one():
+    cluster = build_cluster([("t3.medium", 1)], workloads=[("web", 6)])
+    node = cluster.nodes[0]
+    assert cluster.eni_route_table(node.enis[0].id) is None
+    table = cluster.eni_route_table(node.enis[2].id)
+    router = cluster.subnet(node.subnet_id).router
+    assert table.number == 3 and str(router).endswith(".1")
+    assert table.text().splitlines() == [f"default via {router} dev eth2", f"{router} dev eth2 scope link"]
+
+
+def test_address_info_roles():
+    cluster = build_cluster([("t3.medium", 1)], workloads=[])
+    node = cluster.nodes[0]
+    subnet = cluster.subnet(node.subnet_id)
+    eni0, eni1 = node.enis
+    used = {p.address for p in cluster.pods}
+    warm = next(a for a in eni0.secondary_ips if a not in used)
+    roles = {
+        node.address: "node address", eni1.primary_ip: "ENI primary address",
+        cluster.pods_on_eni(eni0.id)[0].address: "pod address", warm: "warm (held by ipamd, unassigned)",
+        subnet.cidr.network_address + 2: "reserved by AWS", subnet.cidr.broadcast_address - 1: "free in subnet",
+        IPv4Address("10.100.0.10"): "service ClusterIP", IPv4Address("10.100.9.9"): "service CIDR (unallocated)",
+        IPv4Address("192.168.250.1"): "in the VPC, outside every known subnet",
+        IPv4Address("8.8.8.8"): "outside the VPC",
+    }
+    for address, role in roles.items():
+        assert cluster.address_info(address).role == role, address
+    assert cluster.address_info(node.address).pods == tuple(p.key for p in cluster.host_network_pods())
+
+
+# ----------------------------------------------------------------------------------------------- validate
+
+
+def _broken(cluster: Cluster, **changes) -> list[str]:
+    return problems(dataclasses.replace(cluster, **changes))
+
+
+def test_validate_names_object_and_field():
+    cluster = build_cluster([("t3.medium", 2)], seed=1)
+    assert problems(cluster) == [] and validate(cluster) is cluster
+    pods = list(cluster.pods)
+    vpc_pods = [i for i, p in enumerate(pods) if not p.host_network]
+    a, b = vpc_pods[0], vpc_pods[1]
+
+    twice = pods.copy()
+    twice[b] = dataclasses.replace(pods[b], address=pods[a].address)
+    assert any(f"pod {pods[b].key}: address {pods[a].address} is used twice" in m for m in _broken(cluster, pods=tuple(twice)))
+
+    outside = pods.copy()
+    outside[a] = dataclasses.replace(pods[a], address=IPv4Address("192.168.250.9"))
+    found = _broken(cluster, pods=tuple(outside))
+    assert any("outside its ENI's subnet" in m and pods[a].key in m for m in found)
+
+    host = next(i for i, p in enumerate(pods) if p.host_network)
+    moved = pods.copy()
+    moved[host] = dataclasses.replace(pods[host], address=pods[a].address)
+    assert any(f"pod {pods[host].key}: address" in m and "host-network" in m for m in _broken(cluster, pods=tuple(moved)))
+
+    renamed = pods.copy()
+    renamed[a] = dataclasses.replace(pods[a], host_veth="eth9")
+    assert any("host_veth 'eth9'" in m for m in _broken(cluster, pods=tuple(renamed)))
+
+    node = cluster.nodes[0]
+    eni0 = node.enis[0]
+    reserved_ip = cluster.subnet(eni0.subnet_id).cidr.network_address + 3
+    bad_eni = dataclasses.replace(eni0, secondary_ips=(reserved_ip,) + eni0.secondary_ips[1:])
+    bad_node = dataclasses.replace(node, enis=(bad_eni,) + node.enis[1:])
+    found = _broken(cluster, nodes=(bad_node,) + cluster.nodes[1:])
+    assert any(f"ENI {eni0.id}" in m and f"secondary_ips {reserved_ip} is one of the 5 addresses AWS reserves" in m
+               for m in found)
+
+    small = dataclasses.replace(node, max_pods=3)
+    assert any("exceed max_pods 3" in m for m in _broken(cluster, nodes=(small,) + cluster.nodes[1:]))
+
+    svc = Service("default", "odd", "ClusterIP", IPv4Address("10.200.0.1"), endpoints=("default/ghost",))
+    found = _broken(cluster, services=cluster.services + (svc,))
+    assert any("service default/odd: cluster_ip 10.200.0.1 is outside the service CIDR" in m for m in found)
+    assert any("endpoints 'default/ghost'" in m for m in found)
+
+    overlap = Subnet("subnet-x", "us-west-2a", IPv4Network("192.168.96.0/24"))
+    assert any("overlaps" in m for m in _broken(cluster, subnets=cluster.subnets + (overlap,)))
+
+    with pytest.raises(EkslibError, match="breaks 1 invariant"):
+        validate(dataclasses.replace(cluster, pods=tuple(renamed)))
+
+
+# ----------------------------------------------------------------------------------------------- properties
+
+TYPES = ["t3.small", "t3.medium", "t3.large", "m5.large", "c5.xlarge", "m5.2xlarge", "t2.medium"]
+
+
+@st.composite
+def cluster_inputs(draw):
+    groups = draw(st.lists(st.tuples(st.sampled_from(TYPES), st.integers(1, 4)), min_size=1, max_size=3))
+    workloads = draw(st.lists(st.tuples(st.sampled_from(["web", "api", "batch", "cache"]), st.one_of(st.integers(0, 60), st.integers(100, 400))),
+                              max_size=3, unique_by=lambda w: w[0]))
+    return groups, workloads, draw(st.booleans()), draw(st.integers(0, 2 ** 16))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cluster_inputs())
+def test_build_cluster_properties(inputs):
+    groups, workloads, prefix, seed = inputs
+    room = sum(count * (max_pods(t, prefix_delegation=prefix, ceiling=prefix) - 2) for t, count in groups) - 2
+    wanted = sum(r for _, r in workloads)
+    event("does not fit" if wanted > room else "fits")
+    if wanted > room:
+        with pytest.raises(EkslibError, match="does not fit"):
+            build_cluster(groups, workloads=workloads, prefix_delegation=prefix, seed=seed)
+        return
+    cluster = build_cluster(groups, workloads=workloads, prefix_delegation=prefix, seed=seed)
+    assert cluster == build_cluster(groups, workloads=workloads, prefix_delegation=prefix, seed=seed)
+    enis = {e.id: e for n in cluster.nodes for e in n.enis}
+    # no address used twice: ENI primaries, secondary IPs and every address of every prefix
+    held = [int(e.primary_ip) for e in enis.values()]
+    held += [int(a) for e in enis.values() for a in e.secondary_ips]
+    held += [int(a) for e in enis.values() for p in e.prefixes for a in p]
+    assert len(held) == len(set(held))
+    vpc_pods = [p for p in cluster.pods if not p.host_network]
+    assert len({p.address for p in vpc_pods}) == len(vpc_pods)
+    for pod in vpc_pods:
+        eni = enis[pod.eni_id]
+        assert pod.address in cluster.subnet(eni.subnet_id).cidr  # inside its ENI's subnet
+        assert pod.address in eni.secondary_ips or any(pod.address in p for p in eni.prefixes)
+        assert eni.node == pod.node and pod.host_veth == _sha1_name(pod.namespace, pod.name)
+    for pod in cluster.pods:
+        if pod.host_network:
+            assert pod.address == cluster.node(pod.node).address
+    per_node = Counter(p.node for p in cluster.pods)
+    for node in cluster.nodes:
+        t = instance_type_info(node.instance_type)
+        assert node.max_pods == max_pods(t.instance_type, prefix_delegation=prefix, ceiling=prefix)
+        assert per_node[node.name] <= node.max_pods
+        assert len(node.enis) <= t.enis
+        assert all(not cluster.subnet(e.subnet_id).is_reserved(e.primary_ip) for e in node.enis)
+        for eni in node.enis:
+            if not eni.prefixes:  # secondary-IP mode (also prefix mode on non-Nitro t2)
+                assert len(cluster.pods_on_eni(eni.id)) <= len(eni.secondary_ips) <= t.ipv4_per_eni - 1
+            else:
+                assert len(eni.prefixes) <= t.ipv4_per_eni - 1
+    assert sum(r for _, r in workloads) + 2 == sum(1 for p in cluster.pods if p.owner_kind == "ReplicaSet")
+    assert problems(cluster) == []

@@ -1,0 +1,124 @@
+"""to_networkx and its analyses against the cluster model they come from."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import networkx as nx
+import pytest
+
+from ekslib.cluster_build import build_cluster
+from ekslib.cluster_graph import (
+    EDGE_KINDS,
+    NODE_KINDS,
+    address_use_per_subnet,
+    node_id,
+    pods_per_eni,
+    pods_sharing_node_address,
+    to_networkx,
+)
+from ekslib.errors import EkslibError
+from ekslib.kubectl import load_sample
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    return build_cluster([("t3.medium", 2), ("m5.large", 1)], workloads=[("web", 12), ("api", 4)], seed=3)
+
+
+@pytest.fixture(scope="module")
+def graph(cluster):
+    return to_networkx(cluster)
+
+
+def test_typed_nodes_and_edges(cluster, graph):
+    kinds = Counter(d["kind"] for _, d in graph.nodes(data=True))
+    enis = sum(len(n.enis) for n in cluster.nodes)
+    assert kinds == {"vpc": 1, "subnet": len(cluster.subnets), "node": len(cluster.nodes), "eni": enis,
+                     "pod": len(cluster.pods), "service": len(cluster.services)}
+    assert set(kinds) == set(NODE_KINDS)
+    edges = Counter(d["kind"] for _, _, d in graph.edges(data=True))
+    host = sum(p.host_network for p in cluster.pods)
+    assert edges["holds-address"] == len(cluster.pods) - host and edges["host-network"] == host
+    assert edges["attached"] == enis
+    assert edges["contains"] == len(cluster.subnets) + len(cluster.nodes) + enis
+    assert edges["selects"] == sum(len(s.endpoints) for s in cluster.services)
+    assert set(edges) == set(EDGE_KINDS)
+
+
+def test_attributes_carry_addresses_veths_and_devices(cluster, graph):
+    pod = next(p for p in cluster.pods if not p.host_network and cluster.eni(p.eni_id).device_number == 1)
+    edge = graph.edges[node_id("eni", pod.eni_id), node_id("pod", pod.key)]
+    assert edge == {"kind": "holds-address", "address": str(pod.address), "host_veth": pod.host_veth}
+    eni = graph.nodes[node_id("eni", pod.eni_id)]
+    assert eni["device_number"] == 1 and eni["interface"] == "eth1" and eni["route_table"] == 2
+    assert str(pod.address) in eni["secondary_ips"]
+    attached = graph.edges[node_id("node", pod.node), node_id("eni", pod.eni_id)]
+    assert attached["kind"] == "attached" and attached["device_number"] == 1
+    node = graph.nodes[node_id("node", pod.node)]
+    assert node["address"] == str(cluster.node(pod.node).address) and node["instance_type"] in ("t3.medium", "m5.large")
+    dns = graph.nodes[node_id("service", "kube-system/kube-dns")]
+    assert dns["cluster_ip"] == "10.100.0.10" and "53/UDP->53" in dns["ports"]
+
+
+def test_the_layered_tree_reaches_every_pod(cluster, graph):
+    tree = nx.DiGraph([(u, v) for u, v, d in graph.edges(data=True)
+                       if d["kind"] in ("attached", "holds-address", "host-network")
+                       or (d["kind"] == "contains" and not v.startswith("eni:"))])
+    root = node_id("vpc", cluster.vpc.id)
+    reachable = nx.descendants(tree, root)
+    assert all(node_id("pod", p.key) in reachable for p in cluster.pods)
+    assert nx.is_arborescence(tree.subgraph([root, *reachable]))
+
+
+def test_pods_per_eni(cluster, graph):
+    table = pods_per_eni(graph)
+    assert len(table) == sum(len(n.enis) for n in cluster.nodes)
+    for row in table.itertuples():
+        assert row.pods == len(cluster.pods_on_eni(row.eni))
+        assert row.capacity == cluster.eni(row.eni).capacity and row.free == row.capacity - row.pods
+    assert table["pods"].sum() == sum(not p.host_network for p in cluster.pods)
+    assert table.equals(pods_per_eni(cluster))  # a cluster or its graph: the same table
+    primary = table[table["device_number"] == 0]
+    assert set(primary["route_table"]) == {"main"}
+
+
+def test_address_use_per_subnet_matches_ec2s_count(cluster):
+    table = address_use_per_subnet(cluster).set_index("subnet")
+    for subnet in cluster.subnets:
+        row = table.loc[subnet.id]
+        assert row["size"] == subnet.cidr.num_addresses and row["reserved"] == 5
+        assert row["used"] == cluster.addresses_taken(subnet.id)
+        assert row["free"] == subnet.usable - row["used"]
+    used = table[table["used"] > 0]
+    assert (used["warm"] == used["secondary_ips"] - used["pod_addresses"]).all()
+    assert table["pod_addresses"].sum() == sum(not p.host_network for p in cluster.pods)
+    sample = load_sample("two-node")
+    from ekslib.kube_sources import load_sample_json
+
+    ec2 = {s["SubnetId"]: s["AvailableIpAddressCount"] for s in load_sample_json("two-node")["subnets"]["Subnets"]}
+    assert address_use_per_subnet(sample).set_index("subnet")["free"].to_dict() == ec2
+
+
+def test_prefix_mode_counts_whole_prefixes():
+    cluster = build_cluster([("m5.large", 1)], prefix_delegation=True, workloads=[("web", 20)])
+    row = address_use_per_subnet(cluster).query("used > 0").iloc[0]
+    prefixes = sum(len(e.prefixes) for e in cluster.nodes[0].enis)
+    assert row["prefix_addresses"] == 16 * prefixes and row["secondary_ips"] == 0
+    assert row["used"] == len(cluster.nodes[0].enis) + 16 * prefixes
+    assert pods_per_eni(cluster)["mode"].tolist() == ["prefixes"] * len(cluster.nodes[0].enis)
+
+
+def test_pods_sharing_node_address(cluster):
+    table = pods_sharing_node_address(cluster)
+    assert sorted(table["pod"]) == sorted(p.key for p in cluster.pods if p.host_network)
+    for row in table.itertuples():
+        assert row.address == str(cluster.node(row.node).address)
+    assert Counter(table["node"]) == {n.name: 2 for n in cluster.nodes}
+
+
+def test_bad_source():
+    with pytest.raises(EkslibError, match="expected a Cluster"):
+        pods_per_eni("cluster")
+    with pytest.raises(EkslibError, match="kind 'pods'"):
+        node_id("pods", "x")
