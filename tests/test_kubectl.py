@@ -270,14 +270,16 @@ def test_describe_network_interfaces_against_moto_feeds_from_kubectl():
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-west-2a")["Subnet"]
         instance = ec2.run_instances(ImageId="ami-12c6146b", InstanceType="t3.medium", MinCount=1, MaxCount=1,
-                                     SubnetId=subnet["SubnetId"])["Instances"][0]  # an AMI id moto knows
+                                     SubnetId=subnet["SubnetId"], PrivateIpAddress="10.0.1.10")["Instances"][0]  # an AMI id moto knows
         node_ip = instance["PrivateIpAddress"]
-        eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], SecondaryPrivateIpAddressCount=3,
+        # explicit addresses: moto's random ones may fall on AWS's reserved .0-.3, which validation rightly refuses
+        eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], PrivateIpAddresses=[
+            {"PrivateIpAddress": f"10.0.1.{n}", "Primary": n == 20} for n in (20, 21, 22, 23)],
                                            Description=f"aws-K8S-{instance['InstanceId']}")["NetworkInterface"]
         ec2.attach_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=instance["InstanceId"],
                                      DeviceIndex=1)
         ec2.assign_private_ip_addresses(NetworkInterfaceId=instance["NetworkInterfaces"][0]["NetworkInterfaceId"],
-                                        SecondaryPrivateIpAddressCount=2)
+                                        PrivateIpAddresses=["10.0.1.11", "10.0.1.12"])
         enis = kube_sources.describe_network_interfaces(ec2, vpc_id=vpc)
         subnets = kube_sources.describe_subnets(ec2, vpc_id=vpc)
         vpcs = kube_sources.describe_vpcs(ec2, vpc_id=vpc)
