@@ -113,3 +113,22 @@ def test_pod_capacity_notebook_renders_charts_and_a_live_widget(lab):
             raise
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("notebook", ["02_ip_address_management.ipynb", "03_nodes_and_pods.ipynb"])
+def test_later_notebooks_run_in_the_browser_with_live_widgets(lab, notebook):
+    base, token, root = lab
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            _run_all(page, base, token, notebook)
+            page.locator(".jp-MarkdownCell", has_text="Check yourself").first.scroll_into_view_if_needed()
+            page.wait_for_selector(".jupyter-widgets", timeout=60_000)
+            assert page.locator(".js-plotly-plot").count() >= 3
+            assert _errors(page) == []
+        except Exception:
+            page.screenshot(path=str(root / f"failure-{notebook}.png"))
+            raise
+        finally:
+            browser.close()
