@@ -39,6 +39,7 @@ from ekslib.capacity import (
 )
 from ekslib.data import load_instance_types, size_rank, sizes_of, split_name
 from ekslib.errors import EkslibError, suggest
+from ekslib.figures.common import FONT as _FONT, TITLE_PLACEMENT as _TITLE_PLACEMENT
 
 __all__ = [
     "ISO_MAX_PODS", "max_pods_by_family_figure", "enis_vs_ips_figure", "modes_figure", "multi_card_figure",
@@ -58,16 +59,12 @@ ISO_MAX_PODS: dict[int, str] = {
 #: Real-number ticks of the log colour bars (other values are added at the ends of the data's range).
 _COLOR_TICKS = (4, 10, 30, 110, 250, 737, 3000, 10000)
 _COLORSCALE = "Viridis"
-_FONT = {"family": "Arial, sans-serif", "size": 12}
 #: The three modes of :func:`modes_figure`, in drawing order: (label, key of ``MODES``, colour).
 _MODE_BARS = (
     ("standard", "standard", "#1f77b4"),
     ("custom networking", "custom networking", "#ff7f0e"),
     ("prefix delegation (raw)", "prefix delegation", "#2ca02c"),
 )
-#: Titles sit at the top of the figure and push the plot down as far as they need (plotly title.automargin).
-_TITLE_PLACEMENT: dict[str, Any] = {"x": 0.01, "xanchor": "left", "yref": "container", "y": 1.0, "yanchor": "top",
-                                    "pad": {"t": 12}, "automargin": True}
 _SOURCE_CALCULATOR = "former awslabs/amazon-eks-ami max-pods-calculator.sh"
 _SOURCE_CARD0 = "header of aws/amazon-vpc-cni-k8s misc/eni-max-pods.txt"
 

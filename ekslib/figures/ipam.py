@@ -35,7 +35,7 @@ from plotly.subplots import make_subplots
 
 from ekslib.capacity import IPS_PER_PREFIX
 from ekslib.errors import EkslibError
-from ekslib.figures.capacity import _FONT, _TITLE_PLACEMENT
+from ekslib.figures.common import FONT as _FONT, TITLE_PLACEMENT as _TITLE_PLACEMENT
 from ekslib.ipam import (POOL_LOOP_S, NodeSimulation, PoolSettings, PoolState, pool_settings, ramp,
                          steady_state, steady_states)
 from ekslib.subnets import PREFIX_LENGTH, PREFIX_SIZE, SubnetPlan, SubnetSpace, parse_subnet
