@@ -87,14 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     cold = cold_first_call(args.process_repeat)
 
     from ekslib.capacity import MODES, capacity_table, max_pods
-    from ekslib.data import load_instance_types
+    from ekslib.sources.instance_types import load_instance_types
 
     count = len(load_instance_types())
     capacity_table()  # warm the snapshot cache and the branch-ENI table
     rows: list[tuple[str, float, float | None]] = []
     total = 0.0
     for mode, settings in MODES.items():
-        seconds = best_of(lambda: capacity_table(**settings), args.repeat)
+        seconds = best_of(lambda settings=settings: capacity_table(**settings), args.repeat)
         total += seconds
         rows.append((f"capacity_table, {mode}", seconds, None))
     rows.append(("capacity_table, total of the 4 modes", total, GOAL_TABLES_S))

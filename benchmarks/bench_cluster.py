@@ -54,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from ekslib import cluster_build
-    from ekslib.cluster_build import NodeGroup, build_cluster
-    from ekslib.cluster_graph import to_networkx
+    from ekslib.cluster.build import build_cluster
+    from ekslib.cluster.graph import to_networkx
+    from ekslib.cluster.spec import NodeGroup
     from ekslib.figures.cluster import cluster_figure
 
     build_cluster([("t3.medium", 1)])  # warm: snapshot, imports
@@ -88,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         figure = cluster_figure(cluster)
         t_json = best_of(figure.to_json, args.repeat)
         node = cluster.nodes[0].name
-        t_highlight = best_of(lambda cluster=cluster: cluster_figure(cluster, highlight=node).to_json(), args.repeat)
+        t_highlight = best_of(lambda cluster=cluster, node=node: cluster_figure(cluster, highlight=node).to_json(),
+                              args.repeat)
         json_sizes += [(f"{label}: cluster_figure JSON", len(figure.to_json())),
                        (f"{label}: cluster_figure JSON, one node highlighted",
                         len(cluster_figure(cluster, highlight=node).to_json()))]
@@ -118,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, size in json_sizes:
         verdict = "PASS" if size < GOAL_FIGURE_JSON_BYTES else "MISS"
         misses += verdict == "MISS"
-        print(f"{name:<{width}}  {size / 1e6:>7.2f} MB  {'< ' + f'{GOAL_FIGURE_JSON_BYTES / 1e6:.0f} MB':>10}  {verdict}")
+        print(
+            f"{name:<{width}}  {size / 1e6:>7.2f} MB  {'< ' + f'{GOAL_FIGURE_JSON_BYTES / 1e6:.0f} MB':>10}  {verdict}"
+        )
     print("all goals met" if not misses else f"{misses} goal(s) missed")
     return 0
 
@@ -134,11 +138,21 @@ def _spring_rows(graph, iterations: int) -> list[tuple[str, float, float | None]
         return []
     rows: list[tuple[str, float, float | None]] = []
     no_pods = graph.subgraph([n for n, d in graph.nodes(data=True) if d["kind"] not in ("pod", "service")])
-    rows.append((f"spring_layout, graph without pods ({no_pods.number_of_nodes():,} nodes), 50 iterations",
-                 best_of(lambda: nx.spring_layout(no_pods, seed=0), 1), None))
+    rows.append(
+        (
+            f"spring_layout, graph without pods ({no_pods.number_of_nodes():,} nodes), 50 iterations",
+            best_of(lambda: nx.spring_layout(no_pods, seed=0), 1),
+            None,
+        )
+    )
     if iterations > 0:
-        rows.append((f"spring_layout, whole graph ({graph.number_of_nodes():,} nodes), {iterations} iteration(s)",
-                     best_of(lambda: nx.spring_layout(graph, seed=0, iterations=iterations), 1), None))
+        rows.append(
+            (
+                f"spring_layout, whole graph ({graph.number_of_nodes():,} nodes), {iterations} iteration(s)",
+                best_of(lambda: nx.spring_layout(graph, seed=0, iterations=iterations), 1),
+                None,
+            )
+        )
     return rows
 
 

@@ -38,12 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="repeats per figure (best of N)")
     args = parser.parse_args(argv)
 
-    from ekslib.ipam import (PUBLISHED_PREFIX_ROWS, PUBLISHED_SECONDARY_IP_ROWS, churn, simulate, steady_state,
-                             steady_states)
-    from ekslib.ipam_cluster import NodeGroup, simulate_cluster
+    from ekslib.ipam.fleet import simulate_cluster
+    from ekslib.ipam.planner import FleetGroup
+    from ekslib.ipam.published import PUBLISHED_PREFIX_ROWS, PUBLISHED_SECONDARY_IP_ROWS
+    from ekslib.ipam.schedules import churn
+    from ekslib.ipam.simulation import simulate
+    from ekslib.ipam.steady import steady_state, steady_states
 
     steady_state("t3.small", 1)  # warm the instance-type snapshot
-    nodes = [NodeGroup("m5.large", 200)]
+    nodes = [FleetGroup("m5.large", 200)]
     rows: list[tuple[str, float, float | None]] = []
     last = {}
 

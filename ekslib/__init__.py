@@ -1,11 +1,17 @@
 """ekslib: the helper library behind the EKS networking study notebooks.
 
-Layers, each importing only those before it:
+One subpackage per concept of the course, each importing only those above it in this list
+(``tests/test_layout.py`` checks it):
 
-* data     -- ``ekslib.data``: load and refresh the EC2 instance-type snapshot;
-* model    -- ``ekslib.capacity`` (and later ``ipam``, ``cluster``, ``flows``): pure computation;
-* figures  -- ``ekslib.figures.*``: functions that return a ``plotly.graph_objects.Figure``;
-* widgets  -- ``ekslib.widgets.*``: thin ipywidgets GUIs over the model.
+* ``errors``, ``facts`` (every AWS/VPC CNI/Kubernetes/Linux constant with its source), ``_checks``;
+* ``sources``   -- the instance-type snapshot, the VPC CNI's published tables, kubectl and EC2 readers;
+* ``capacity``  -- max pods per instance type;
+* ``ipam``      -- ipamd's warm pool, subnets and the subnet planner, fleets of nodes;
+* ``cluster``   -- the cluster model: build it, read it from kubectl, graph it;
+* ``linux``     -- a node's Linux networking as objects, printed as ``ip`` prints it;
+* ``dataplane`` -- what the VPC CNI (and kubenet, for contrast) build on a node;
+* ``figures``   -- functions returning a ``plotly.graph_objects.Figure`` over the models;
+* ``widgets``   -- thin ipywidgets GUIs over the figures; ``cli`` -- ``python -m ekslib``.
 
 ``import ekslib`` is kept light (no pandas, no plotly); the names below load their module on first use.
 
@@ -23,10 +29,10 @@ __version__ = "0.1.0"
 
 #: public name -> module that defines it (loaded lazily, PEP 562)
 _EXPORTS = {
-    "load_instance_types": "ekslib.data",
-    "instance_type_info": "ekslib.data",
-    "refresh_instance_types": "ekslib.data",
-    "InstanceType": "ekslib.data",
+    "load_instance_types": "ekslib.sources",
+    "instance_type_info": "ekslib.sources",
+    "refresh_instance_types": "ekslib.sources",
+    "InstanceType": "ekslib.sources",
     "max_pods": "ekslib.capacity",
     "explain_max_pods": "ekslib.capacity",
     "capacity_table": "ekslib.capacity",
@@ -34,19 +40,19 @@ _EXPORTS = {
     "PoolSettings": "ekslib.ipam",
     "steady_state": "ekslib.ipam",
     "simulate": "ekslib.ipam",
-    "free_prefixes": "ekslib.subnets",
-    "plan_subnets": "ekslib.subnets",
-    "simulate_cluster": "ekslib.ipam_cluster",
+    "free_prefixes": "ekslib.ipam",
+    "plan_subnets": "ekslib.ipam",
+    "simulate_cluster": "ekslib.ipam",
     "Cluster": "ekslib.cluster",
     "veth_name": "ekslib.cluster",
-    "build_cluster": "ekslib.cluster_build",
-    "NodeGroup": "ekslib.cluster_build",
-    "Workload": "ekslib.cluster_build",
-    "from_kubectl": "ekslib.kubectl",
-    "to_kubectl": "ekslib.kubectl",
-    "load_sample": "ekslib.kubectl",
-    "to_networkx": "ekslib.cluster_graph",
-    "node_dataplane": "ekslib.node_dataplane",
+    "build_cluster": "ekslib.cluster",
+    "NodeGroup": "ekslib.cluster",
+    "Workload": "ekslib.cluster",
+    "from_kubectl": "ekslib.cluster",
+    "to_kubectl": "ekslib.cluster",
+    "load_sample": "ekslib.cluster",
+    "to_networkx": "ekslib.cluster",
+    "node_dataplane": "ekslib.dataplane",
     "EkslibError": "ekslib.errors",
     "UnknownInstanceTypeError": "ekslib.errors",
 }

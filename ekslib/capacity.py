@@ -40,21 +40,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ekslib.data import branch_eni_limits, instance_type_info, load_instance_types
 from ekslib.errors import EkslibError
-
-#: The CNI version assumed when none is given (a current VPC CNI release).
-DEFAULT_CNI_VERSION = "1.23.1"
-#: Addresses in one delegated /28 prefix.
-IPS_PER_PREFIX = 16
-#: aws-node and kube-proxy: host-network pods counted by kubelet but given no VPC address.
-HOST_NETWORK_PODS = 2
-#: First VPC CNI version with prefix delegation (max-pods-calculator.sh: major > 1 or minor > 8).
-PREFIX_DELEGATION_MIN_CNI = (1, 9, 0)
-#: The recommended max-pods ceilings and the vCPU count above which the higher one applies.
-CEILING_LOW_CPU = 110
-CEILING_HIGH_CPU = 250
-CEILING_CPU_THRESHOLD = 30
+from ekslib.facts import (
+    CEILING_CPU_THRESHOLD,
+    CEILING_HIGH_CPU,
+    CEILING_LOW_CPU,
+    DEFAULT_CNI_VERSION,
+    HOST_NETWORK_PODS,
+    IPS_PER_PREFIX,
+    PREFIX_DELEGATION_MIN_CNI,
+)
+from ekslib.sources.instance_types import instance_type_info, load_instance_types
+from ekslib.sources.published import branch_eni_limits
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.-]+)?$")
 
@@ -163,7 +160,8 @@ class Explanation:
     def formula(self) -> str:
         """The arithmetic in one line, e.g. ``3 x (6 - 1) + 2 = 17``."""
         per_slot = f" x {self.addresses_per_slot}" if self.addresses_per_slot != 1 else ""
-        text = f"{self.enis_for_pods} x ({self.ipv4_per_eni} - 1){per_slot} + {self.host_network_pods} = {self.raw_max_pods}"
+        text = (f"{self.enis_for_pods} x ({self.ipv4_per_eni} - 1){per_slot} + {self.host_network_pods} "
+                f"= {self.raw_max_pods}")
         if self.settings.ipv6:
             return f"IPv6: not limited by addresses; kubelet max-pods = {self.max_pods}"
         if self.ceiling_applied:
@@ -203,7 +201,11 @@ def explain_max_pods(instance_type: str, **settings: Any) -> Explanation:
     r = _pod_counts(t.enis, t.ipv4_per_eni, t.vcpus, t.nitro, branch, s)
     steps: list[str] = []
     notes: list[str] = []
-    card_note = f" of {t.enis_total} across {t.network_cards} cards; the VPC CNI counts card 0 only" if t.network_cards > 1 else ""
+    card_note = (
+        f" of {t.enis_total} across {t.network_cards} cards; the VPC CNI counts card 0 only"
+        if t.network_cards > 1
+        else ""
+    )
     steps.append(f"ENIs: {t.enis} (default network card's MaximumNetworkInterfaces{card_note})")
     if s.max_eni is not None:
         steps.append(f"MAX_ENI={s.max_eni}: min({s.max_eni}, {t.enis}) = {min(s.max_eni, t.enis)} ENIs")
@@ -211,8 +213,10 @@ def explain_max_pods(instance_type: str, **settings: Any) -> Explanation:
         steps.append("custom networking: the primary ENI gives no pod addresses (one ENI fewer)")
     if s.security_groups_for_pods:
         if r["trunk_eni"]:
-            steps.append(f"security groups for pods: the trunk ENI takes one ENI slot; up to {branch} pods with "
-                         f"their own security groups run on branch ENIs on top of this count")
+            steps.append(
+                f"security groups for pods: the trunk ENI takes one ENI slot; up to {branch} pods with "
+                f"their own security groups run on branch ENIs on top of this count"
+            )
         else:
             notes.append(f"{t.instance_type} is not trunk-capable: security groups for pods cannot run on it")
     steps.append(f"ENIs giving pod addresses: {r['enis_for_pods']}")
@@ -224,27 +228,47 @@ def explain_max_pods(instance_type: str, **settings: Any) -> Explanation:
     elif s.prefix_delegation:
         why = "bare metal reports no hypervisor" if t.bare_metal else f"hypervisor is {t.hypervisor or 'none'}"
         notes.append(f"prefix delegation ignored: {t.instance_type} is not Nitro ({why}), as the calculator did")
-    steps.append(f"pod addresses: {r['pod_addresses']}; plus {HOST_NETWORK_PODS} host-network pods "
-                 f"(aws-node, kube-proxy) on the node's own address = {r['raw_max_pods']}")
+    steps.append(
+        f"pod addresses: {r['pod_addresses']}; plus {HOST_NETWORK_PODS} host-network pods "
+        f"(aws-node, kube-proxy) on the node's own address = {r['raw_max_pods']}"
+    )
     ceiling_applied = bool(not s.ipv6 and s.ceiling and r["raw_max_pods"] > r["ceiling_value"])
     if s.ipv6:
-        steps.append(f"IPv6: one /80 on the primary ENI serves every pod; kubelet's max-pods limits the node: "
-                     f"{r['ceiling_value']} ({'>' if t.vcpus > CEILING_CPU_THRESHOLD else '<='} "
-                     f"{CEILING_CPU_THRESHOLD} vCPUs)")
+        steps.append(
+            f"IPv6: one /80 on the primary ENI serves every pod; kubelet's max-pods limits the node: "
+            f"{r['ceiling_value']} ({'>' if t.vcpus > CEILING_CPU_THRESHOLD else '<='} "
+            f"{CEILING_CPU_THRESHOLD} vCPUs)"
+        )
         if not t.ipv6_supported:
             notes.append(f"{t.instance_type} does not support IPv6 (Ipv6Supported is false)")
     elif s.ceiling:
-        steps.append(f"ceiling: {r['ceiling_value']} for {t.vcpus} vCPUs "
-                     f"({'>' if t.vcpus > CEILING_CPU_THRESHOLD else '<='} {CEILING_CPU_THRESHOLD}); "
-                     + ("applied" if ceiling_applied else "not reached"))
+        steps.append(
+            f"ceiling: {r['ceiling_value']} for {t.vcpus} vCPUs "
+            f"({'>' if t.vcpus > CEILING_CPU_THRESHOLD else '<='} {CEILING_CPU_THRESHOLD}); "
+            + ("applied" if ceiling_applied else "not reached")
+        )
     return Explanation(
-        instance_type=t.instance_type, settings=s, enis=t.enis, enis_total=t.enis_total,
-        network_cards=t.network_cards, ipv4_per_eni=t.ipv4_per_eni, vcpus=t.vcpus, hypervisor=t.hypervisor,
-        enis_for_pods=int(r["enis_for_pods"]), slots_per_eni=int(r["slots_per_eni"]),
-        addresses_per_slot=int(r["addresses_per_slot"]), prefix_applied=bool(r["prefix_applied"]),
-        pod_addresses=int(r["pod_addresses"]), host_network_pods=HOST_NETWORK_PODS,
-        raw_max_pods=int(r["raw_max_pods"]), ceiling_value=int(r["ceiling_value"]),
-        ceiling_applied=ceiling_applied, max_pods=int(r["max_pods"]), branch_enis=branch, steps=steps, notes=notes,
+        instance_type=t.instance_type,
+        settings=s,
+        enis=t.enis,
+        enis_total=t.enis_total,
+        network_cards=t.network_cards,
+        ipv4_per_eni=t.ipv4_per_eni,
+        vcpus=t.vcpus,
+        hypervisor=t.hypervisor,
+        enis_for_pods=int(r["enis_for_pods"]),
+        slots_per_eni=int(r["slots_per_eni"]),
+        addresses_per_slot=int(r["addresses_per_slot"]),
+        prefix_applied=bool(r["prefix_applied"]),
+        pod_addresses=int(r["pod_addresses"]),
+        host_network_pods=HOST_NETWORK_PODS,
+        raw_max_pods=int(r["raw_max_pods"]),
+        ceiling_value=int(r["ceiling_value"]),
+        ceiling_applied=ceiling_applied,
+        max_pods=int(r["max_pods"]),
+        branch_enis=branch,
+        steps=steps,
+        notes=notes,
     )
 
 
@@ -294,8 +318,14 @@ def capacity_table(instance_types: pd.DataFrame | None = None, **settings: Any) 
     s = Settings(**settings)
     types = load_instance_types() if instance_types is None else instance_types
     branch = types.index.map(branch_eni_limits()).fillna(0).astype("int64").to_numpy()
-    r = _pod_counts(types["enis"].to_numpy(), types["ipv4_per_eni"].to_numpy(), types["vcpus"].to_numpy(),
-                    types["hypervisor"].to_numpy() == "nitro", branch, s)
+    r = _pod_counts(
+        types["enis"].to_numpy(),
+        types["ipv4_per_eni"].to_numpy(),
+        types["vcpus"].to_numpy(),
+        types["hypervisor"].to_numpy() == "nitro",
+        branch,
+        s,
+    )
     table = types[["family", "size", "vcpus", "enis", "network_cards", "ipv4_per_eni", "hypervisor"]].copy()
     for name, values in r.items():
         table[name] = np.broadcast_to(values, len(table))
@@ -309,8 +339,9 @@ def compare_modes(instance_types: list[str], modes: dict[str, dict[str, Any]] = 
     >>> compare_modes(["t3.medium", "m5.large"]).loc["m5.large"].tolist()
     [29, 20, 434, 110]
     """
-    rows = {name: {mode: max_pods(name, **{**common, **flags}) for mode, flags in modes.items()}
-            for name in instance_types}
+    rows = {
+        name: {mode: max_pods(name, **{**common, **flags}) for mode, flags in modes.items()} for name in instance_types
+    }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("instance type")
 
 
@@ -320,17 +351,19 @@ def published_differences() -> pd.DataFrame:
     The file was generated from the EC2 API on its own date; a type whose record changed since (for
     example gained a second network card) differs, and the formula on the current record is the right one.
     """
-    from ekslib.data import load_published_max_pods
+    from ekslib.sources.published import load_published_max_pods
 
     published = load_published_max_pods()
     table = capacity_table()
     shared = published.index.intersection(table.index)
-    frame = pd.DataFrame({
-        "published": published.loc[shared, "max_pods"],
-        "formula": table.loc[shared, "max_pods"],
-        "enis (card 0)": table.loc[shared, "enis"],
-        "network cards": table.loc[shared, "network_cards"],
-    })
+    frame = pd.DataFrame(
+        {
+            "published": published.loc[shared, "max_pods"],
+            "formula": table.loc[shared, "max_pods"],
+            "enis (card 0)": table.loc[shared, "enis"],
+            "network cards": table.loc[shared, "network_cards"],
+        }
+    )
     return frame[frame["published"] != frame["formula"]]
 
 

@@ -9,7 +9,7 @@ Subcommands:
   ``--live`` from the EC2 API with your AWS credentials).
 
 This module only parses arguments and prints: the logic lives in :mod:`ekslib.capacity` and
-:mod:`ekslib.data`, which are imported inside the command functions so that ``import ekslib.cli`` and
+:mod:`ekslib.sources`, which are imported inside the command functions so that ``import ekslib.cli`` and
 ``--help`` stay light (no pandas).
 
 Exit codes: 0 success; 1 bad input or a failed refresh (``error: <message>`` on stderr, never a traceback);
@@ -95,8 +95,9 @@ def cmd_max_pods(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from ekslib import data
-    from ekslib.capacity import DEFAULT_CNI_VERSION, capacity_table
+    from ekslib.capacity import capacity_table
+    from ekslib.facts import DEFAULT_CNI_VERSION
+    from ekslib.sources import instance_types as data
 
     settings = _settings(args, args.cni_version or DEFAULT_CNI_VERSION)
     if args.family:
@@ -115,7 +116,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh_data(args: argparse.Namespace) -> int:
-    from ekslib import data
+    from ekslib.sources import instance_types as data
 
     regions = _regions(args.regions) or data.DEFAULT_REGIONS
     path = Path(args.output) if args.output else data.SNAPSHOT
@@ -207,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  %(prog)s --family m5 --cni-prefix-delegation-enabled --show-max-allowed --format csv",
     )
     p.add_argument("--family", help="instance family, e.g. m5 (default: every type)")
-    _add_mode_flags(p, "VPC CNI version (default: ekslib.capacity.DEFAULT_CNI_VERSION, a current release)")
+    _add_mode_flags(p, "VPC CNI version (default: ekslib.facts.DEFAULT_CNI_VERSION, a current release)")
     p.add_argument("--format", choices=("text", "csv"), default="text", help="output format")
     p.set_defaults(func=cmd_table)
 
@@ -226,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--live", action="store_true", help="read the live EC2 API with your AWS credentials")
     p.add_argument("--regions", nargs="+", metavar="REGION",
-                   help="regions to merge, space or comma separated (default: ekslib.data.DEFAULT_REGIONS, "
+                   help="regions to merge, space or comma separated (default: ekslib.sources.DEFAULT_REGIONS, "
                         "us-east-1 us-west-2 eu-west-1 ap-northeast-1)")
     p.add_argument("--output", metavar="PATH", help="CSV to write (default: the bundled snapshot)")
     p.add_argument("--force", action="store_true",

@@ -105,8 +105,10 @@ def test_pod_capacity_notebook_renders_charts_and_a_live_widget(lab):
             # drive the widget in the browser: switch prefix delegation on
             page.get_by_label("prefix delegation").check()
             page.wait_for_function(
-                "() => [...document.querySelectorAll('.jupyter-widgets pre')].some(e => /max pods = 242/.test(e.textContent))",
-                timeout=30_000)
+                "() => [...document.querySelectorAll('.jupyter-widgets pre')]"
+                ".some(e => /max pods = 242/.test(e.textContent))",
+                timeout=30_000,
+            )
             assert _errors(page) == []
         except Exception:
             page.screenshot(path=str(root / "failure.png"))

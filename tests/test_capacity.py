@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ekslib import capacity, data
+from ekslib import capacity
 from ekslib.capacity import MODES, capacity_table, explain_max_pods, max_pods
 from ekslib.errors import EkslibError, UnknownInstanceTypeError
+from ekslib.sources import instance_types as data
 
 PUBLISHED = {"t3.nano": 4, "t3.small": 11, "t3.medium": 17, "t3.large": 35, "m5.large": 29, "m5.4xlarge": 234,
              "m5.24xlarge": 737, "p4d.24xlarge": 737, "p5.48xlarge": 100, "trn1.32xlarge": 247}

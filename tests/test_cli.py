@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ekslib import data
 from ekslib.cli import MISSING_CNI_VERSION, MISSING_INSTANCE_TYPE, main
 from ekslib.errors import RefreshError
+from ekslib.sources import instance_types as data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -172,7 +172,7 @@ def test_table_unknown_family_names_close_ones(capsys):
 
 def test_refresh_data_writes_a_snapshot_and_its_provenance(capsys, tmp_path, monkeypatch):
     """The command's own path to a written snapshot; moto itself is exercised end to end in test_data."""
-    from ekslib import data
+    from ekslib.sources import instance_types as data
     from tests.conftest import api_item
     from tests.test_data import _stubbed_client
 

@@ -12,20 +12,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ekslib.capacity import max_pods
-from ekslib.cluster import (
-    Cluster,
-    Service,
-    Subnet,
-    check_veth_prefix,
-    default_service_cidr,
-    problems,
-    validate,
-    veth_name,
-)
-from ekslib.cluster_build import NodeGroup, ServiceSpec, Workload, build_cluster, default_subnets
-from ekslib.data import instance_type_info
+from ekslib.cluster.build import build_cluster, default_subnets
+from ekslib.cluster.invariants import problems, validate
+from ekslib.cluster.model import Cluster, Service, Subnet, check_veth_prefix, default_service_cidr, veth_name
+from ekslib.cluster.spec import NodeGroup, ServiceSpec, Workload
 from ekslib.errors import EkslibError, UnknownInstanceTypeError
-from ekslib.ipam import steady_state
+from ekslib.ipam.steady import steady_state
+from ekslib.sources.instance_types import instance_type_info
 
 
 def _sha1_name(namespace: str, name: str, prefix: str = "eni") -> str:
@@ -324,7 +317,8 @@ def test_validate_names_object_and_field():
 
     twice = pods.copy()
     twice[b] = dataclasses.replace(pods[b], address=pods[a].address)
-    assert any(f"pod {pods[b].key}: address {pods[a].address} is used twice" in m for m in _broken(cluster, pods=tuple(twice)))
+    expected = f"pod {pods[b].key}: address {pods[a].address} is used twice"
+    assert any(expected in m for m in _broken(cluster, pods=tuple(twice)))
 
     outside = pods.copy()
     outside[a] = dataclasses.replace(pods[a], address=IPv4Address("192.168.250.9"))
@@ -334,7 +328,9 @@ def test_validate_names_object_and_field():
     host = next(i for i, p in enumerate(pods) if p.host_network)
     moved = pods.copy()
     moved[host] = dataclasses.replace(pods[host], address=pods[a].address)
-    assert any(f"pod {pods[host].key}: address" in m and "host-network" in m for m in _broken(cluster, pods=tuple(moved)))
+    assert any(
+        f"pod {pods[host].key}: address" in m and "host-network" in m for m in _broken(cluster, pods=tuple(moved))
+    )
 
     renamed = pods.copy()
     renamed[a] = dataclasses.replace(pods[a], host_veth="eth9")
@@ -346,8 +342,10 @@ def test_validate_names_object_and_field():
     bad_eni = dataclasses.replace(eni0, secondary_ips=(reserved_ip,) + eni0.secondary_ips[1:])
     bad_node = dataclasses.replace(node, enis=(bad_eni,) + node.enis[1:])
     found = _broken(cluster, nodes=(bad_node,) + cluster.nodes[1:])
-    assert any(f"ENI {eni0.id}" in m and f"secondary_ips {reserved_ip} is one of the 5 addresses AWS reserves" in m
-               for m in found)
+    assert any(
+        f"ENI {eni0.id}" in m and f"secondary_ips {reserved_ip} is one of the 5 addresses AWS reserves" in m
+        for m in found
+    )
 
     small = dataclasses.replace(node, max_pods=3)
     assert any("exceed max_pods 3" in m for m in _broken(cluster, nodes=(small,) + cluster.nodes[1:]))
@@ -372,9 +370,16 @@ TYPES = ["t3.small", "t3.medium", "t3.large", "m5.large", "c5.xlarge", "m5.2xlar
 @st.composite
 def cluster_inputs(draw):
     groups = draw(st.lists(st.tuples(st.sampled_from(TYPES), st.integers(1, 4)), min_size=1, max_size=3))
-    workloads = draw(st.lists(st.tuples(st.sampled_from(["web", "api", "batch", "cache"]), st.one_of(st.integers(0, 60), st.integers(100, 400))),
-                              max_size=3, unique_by=lambda w: w[0]))
-    return groups, workloads, draw(st.booleans()), draw(st.integers(0, 2 ** 16))
+    workloads = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["web", "api", "batch", "cache"]), st.one_of(st.integers(0, 60), st.integers(100, 400))
+            ),
+            max_size=3,
+            unique_by=lambda w: w[0],
+        )
+    )
+    return groups, workloads, draw(st.booleans()), draw(st.integers(0, 2**16))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

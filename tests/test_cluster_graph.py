@@ -7,8 +7,8 @@ from collections import Counter
 import networkx as nx
 import pytest
 
-from ekslib.cluster_build import build_cluster
-from ekslib.cluster_graph import (
+from ekslib.cluster.build import build_cluster
+from ekslib.cluster.graph import (
     EDGE_KINDS,
     NODE_KINDS,
     address_use_per_subnet,
@@ -17,8 +17,8 @@ from ekslib.cluster_graph import (
     pods_sharing_node_address,
     to_networkx,
 )
+from ekslib.cluster.kubectl import load_sample
 from ekslib.errors import EkslibError
-from ekslib.kubectl import load_sample
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_address_use_per_subnet_matches_ec2s_count(cluster):
     assert (used["warm"] == used["secondary_ips"] - used["pod_addresses"]).all()
     assert table["pod_addresses"].sum() == sum(not p.host_network for p in cluster.pods)
     sample = load_sample("two-node")
-    from ekslib.kube_sources import load_sample_json
+    from ekslib.sources.kube import load_sample_json
 
     ec2 = {s["SubnetId"]: s["AvailableIpAddressCount"] for s in load_sample_json("two-node")["subnets"]["Subnets"]}
     assert address_use_per_subnet(sample).set_index("subnet")["free"].to_dict() == ec2

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ekslib import data
 from ekslib.errors import EkslibError, RefreshError, UnknownInstanceTypeError
+from ekslib.sources import instance_types as data
 from tests.conftest import api_item
 
 # ENIs on card 0 x IPv4 per ENI (and network cards), shared/reference/vpc-cni.md section 1.

@@ -10,13 +10,18 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ekslib.cluster_build import NodeGroup, build_cluster
-from ekslib.cluster_graph import pods_per_eni
+from ekslib.cluster.build import build_cluster
+from ekslib.cluster.graph import pods_per_eni
+from ekslib.cluster.kubectl import load_sample
+from ekslib.cluster.spec import NodeGroup
+from ekslib.dataplane.bridge import bridge_dataplane
+from ekslib.dataplane.vpc_cni import node_dataplane
 from ekslib.errors import EkslibError
+from ekslib.facts import POD_GATEWAY
 from ekslib.figures import cluster as figures
-from ekslib.figures.cluster import DETAIL_LIMIT, bridge_vs_routed_figure, cluster_figure, node_figure, selection_table
-from ekslib.kubectl import load_sample
-from ekslib.node_dataplane import POD_GATEWAY, bridge_dataplane, ip_rule_text, node_dataplane
+from ekslib.figures.cluster import DETAIL_LIMIT, cluster_figure, selection_table
+from ekslib.figures.dataplane import bridge_vs_routed_figure, node_figure
+from ekslib.linux.iproute import ip_rule_text
 
 #: The issue's budget for the 200-node figure: len(fig.to_json()) under 4 MB.
 JSON_BUDGET = 4_000_000
@@ -61,7 +66,9 @@ def test_returns_a_plain_deterministic_figure(two):
     assert fig.to_json() == cluster_figure(load_sample("two-node")).to_json()
     a = build_cluster([("t3.medium", 2)], seed=5)
     b = build_cluster([("t3.medium", 2)], seed=5)
-    assert cluster_figure(a, highlight=a.nodes[1].name).to_json() == cluster_figure(b, highlight=b.nodes[1].name).to_json()
+    assert (
+        cluster_figure(a, highlight=a.nodes[1].name).to_json() == cluster_figure(b, highlight=b.nodes[1].name).to_json()
+    )
     assert {type(t).__name__ for t in fig.data} == {"Scatter"}  # small: SVG, with labels
 
 
@@ -91,9 +98,9 @@ def test_layers_pods_under_their_eni_and_host_network_pods_under_their_node(two)
         for pod in two.pods_on_node(node.name):
             name, px, py, _ = drawn[pod.key]
             assert py < ny
-            if pod.host_network:   # column 0, under the node: on the node's own address
+            if pod.host_network:  # column 0, under the node: on the node's own address
                 assert pod.address == node.address and px == nx_ and name.startswith("host-network pods")
-            else:                  # stacked under the ENI holding its address
+            else:  # stacked under the ENI holding its address
                 _, ex, ey, _ = eni_marker(drawn, two.eni(pod.eni_id))
                 assert px == ex and py < ey
     # the layers: VPC above subnets above nodes
@@ -170,10 +177,14 @@ def test_bad_highlight_names_what_is_valid(two):
 def test_selection_table_lists_the_highlight(two):
     node = two.nodes[0]
     table = selection_table(two, node.name)
-    assert list(table["what"]) == ["node"] + ["ENI"] * len(node.enis) + ["pod"] * len(two.pods_on_node(node.name)) + ["subnet"]
+    assert list(table["what"]) == ["node"] + ["ENI"] * len(node.enis) + ["pod"] * len(two.pods_on_node(node.name)) + [
+        "subnet"
+    ]
     pods = table[table["what"] == "pod"].set_index("name")
     for pod in two.pods_on_node(node.name):
-        assert pods.loc[pod.key, "address"] == str(pod.address) and pods.loc[pod.key, "host veth"] == (pod.host_veth or "")
+        assert pods.loc[pod.key, "address"] == str(pod.address) and pods.loc[pod.key, "host veth"] == (
+            pod.host_veth or ""
+        )
     eni = node.enis[1]
     one = selection_table(two, eni.id)
     assert one.iloc[0]["name"] == eni.id and "route table 2" in one.iloc[0]["note"]
@@ -204,8 +215,12 @@ def test_big_clusters_aggregate_per_eni_with_webgl(big):
 
 def test_the_issue_benchmark_cluster_fits_the_json_budget():
     subnets = [("us-west-2a", "10.0.0.0/18"), ("us-west-2b", "10.0.64.0/18"), ("us-west-2c", "10.0.128.0/18")]
-    c = build_cluster([NodeGroup("m5.4xlarge", 200, max_pods=110)], vpc_cidr="10.0.0.0/16", subnets=subnets,
-                      workloads=[("app", 200 * 108 - 2)])
+    c = build_cluster(
+        [NodeGroup("m5.4xlarge", 200, max_pods=110)],
+        vpc_cidr="10.0.0.0/16",
+        subnets=subnets,
+        workloads=[("app", 200 * 108 - 2)],
+    )
     assert len(c.pods) == 22_000
     fig = cluster_figure(c)
     assert all(isinstance(t, go.Scattergl) for t in fig.data)  # over WEBGL_POINTS markers: WebGL
@@ -214,12 +229,20 @@ def test_the_issue_benchmark_cluster_fits_the_json_budget():
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(counts=st.tuples(st.integers(1, 3), st.integers(0, 2)), replicas=st.integers(0, 25),
-       prefix=st.booleans(), seed=st.integers(0, 50))
+@given(
+    counts=st.tuples(st.integers(1, 3), st.integers(0, 2)),
+    replicas=st.integers(0, 25),
+    prefix=st.booleans(),
+    seed=st.integers(0, 50),
+)
 def test_property_every_pod_once_at_its_eni_or_node(counts, replicas, prefix, seed):
     try:
-        c = build_cluster([("t3.medium", counts[0]), ("m5.large", counts[1])], workloads=[("web", replicas)],
-                          prefix_delegation=prefix, seed=seed)
+        c = build_cluster(
+            [("t3.medium", counts[0]), ("m5.large", counts[1])],
+            workloads=[("web", replicas)],
+            prefix_delegation=prefix,
+            seed=seed,
+        )
     except EkslibError as exc:  # more replicas than one small node holds: the model says so
         assert "does not fit" in str(exc)
         assume(False)
@@ -242,13 +265,13 @@ def test_node_figure_draws_veths_and_lists_rules_and_tables(two):
     dp = node_dataplane(two, node.name)
     fig = node_figure(dp)
     text = " ".join(str(a.text) for a in fig.layout.annotations)
-    for pair in dp.veths:   # 6 pods, all drawn (max_pods=8)
+    for pair in dp.veths:  # 6 pods, all drawn (max_pods=8)
         assert pair.host_name in text and f"eth0 {pair.address}/32" in text
     secondary = next(p for p in dp.veths if p.table == 2)
     assert f"{secondary.host_name} · {secondary.address}/32 route, rule 512; 1536 → table 2" in text
     assert f"gateway {POD_GATEWAY}" in text and "host network namespace" in text
     cells = fig.data[-1].cells.values
-    assert list(cells[1][:len(dp.rules)]) == [line.replace("\t", " ") for line in ip_rule_text(dp).splitlines()]
+    assert list(cells[1][: len(dp.rules)]) == [line.replace("\t", " ") for line in ip_rule_text(dp).splitlines()]
     assert "ip route table 2" in cells[0] and "ip route table 3" in cells[0]
     assert any("169.254.1.1 dev eth0 lladdr" in line for line in cells[1])
 

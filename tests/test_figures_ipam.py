@@ -7,9 +7,13 @@ import pytest
 
 from ekslib.errors import EkslibError, UnknownInstanceTypeError
 from ekslib.figures import ipam as figures
-from ekslib.ipam import PUBLISHED_PREFIX_ROWS, churn, ramp, simulate, steady_state, steady_states
-from ekslib.ipam_cluster import NodeGroup, Workload, simulate_cluster
-from ekslib.subnets import fragmented_subnet, plan_subnets, usable_addresses
+from ekslib.ipam.fleet import Churn, simulate_cluster
+from ekslib.ipam.planner import FleetGroup, plan_subnets
+from ekslib.ipam.published import PUBLISHED_PREFIX_ROWS
+from ekslib.ipam.schedules import churn, ramp
+from ekslib.ipam.simulation import simulate
+from ekslib.ipam.steady import steady_state, steady_states
+from ekslib.ipam.subnet_space import fragmented_subnet, usable_addresses
 
 #: len(fig.to_json()) budgets, in bytes: a still figure, and an animation.
 JSON_BUDGET = 300_000
@@ -22,8 +26,8 @@ LIGHT_CLUSTER = [("m5.large", 24, 10)]
 
 @pytest.fixture(scope="module")
 def short_run():
-    return simulate_cluster(SMALL, [NodeGroup("m5.large", 30)], duration_s=1800, record_every_s=60,
-                            workload=Workload(utilisation=0.8, seed=1))
+    return simulate_cluster(SMALL, [FleetGroup("m5.large", 30)], duration_s=1800, record_every_s=60,
+                            workload=Churn(utilisation=0.8, seed=1))
 
 
 BUILDERS = {
@@ -34,9 +38,9 @@ BUILDERS = {
     "plan": lambda: figures.subnet_plan_figure({"/24s": plan_subnets(SMALL, LIGHT_CLUSTER),
                                                 "/19s": plan_subnets(LARGE, LIGHT_CLUSTER)}),
     "fragmentation": lambda: figures.fragmentation_figure(*fragmented_subnet("10.0.0.0/24")),
-    "cluster": lambda: figures.cluster_figure(simulate_cluster(SMALL, [NodeGroup("t3.medium", 6)], duration_s=900)),
-    "waste": lambda: figures.cluster_waste_figure(
-        {"default": simulate_cluster(SMALL, [NodeGroup("t3.medium", 6)], duration_s=900)}),
+    "cluster": lambda: figures.fleet_figure(simulate_cluster(SMALL, [FleetGroup("t3.medium", 6)], duration_s=900)),
+    "waste": lambda: figures.fleet_waste_figure(
+        {"default": simulate_cluster(SMALL, [FleetGroup("t3.medium", 6)], duration_s=900)}),
 }
 
 
@@ -246,7 +250,7 @@ def test_clean_subnet_has_fourteen_free_prefixes():
 
 
 def test_cluster_figure_follows_each_subnet(short_run):
-    fig = figures.cluster_figure(short_run)
+    fig = figures.fleet_figure(short_run)
     for subnet in SMALL:
         part = short_run[short_run["subnet"] == subnet].sort_values("time_s")
         assert list(_trace(fig, f"free: {subnet}").y) == part["subnet_free"].tolist()
@@ -257,9 +261,9 @@ def test_cluster_figure_follows_each_subnet(short_run):
 
 
 def test_cluster_waste_figure_compares_runs(short_run):
-    other = simulate_cluster(SMALL, [NodeGroup("m5.large", 30)], duration_s=1800, record_every_s=60,
-                             workload=Workload(utilisation=0.8, seed=1), warm_ip_target=1)
-    fig = figures.cluster_waste_figure({"default": short_run, "WARM_IP_TARGET=1": other})
+    other = simulate_cluster(SMALL, [FleetGroup("m5.large", 30)], duration_s=1800, record_every_s=60,
+                             workload=Churn(utilisation=0.8, seed=1), warm_ip_target=1)
+    fig = figures.fleet_waste_figure({"default": short_run, "WARM_IP_TARGET=1": other})
     warm = _trace(fig, "warm addresses, on average")
     calls = _trace(fig, "EC2 API calls per hour")
     assert warm.y == ("WARM_IP_TARGET=1", "default")  # the first run is drawn on top
@@ -268,7 +272,7 @@ def test_cluster_waste_figure_compares_runs(short_run):
     assert calls.x[1] == pytest.approx((whole["ec2_calls"].iloc[-1] - whole["ec2_calls"].iloc[0]) * 2, abs=0.05)
     assert warm.x[0] < warm.x[1] and calls.x[0] > calls.x[1]
     with pytest.raises(EkslibError, match="lacks the columns"):
-        figures.cluster_waste_figure({"x": short_run.drop(columns="warm")})
+        figures.fleet_waste_figure({"x": short_run.drop(columns="warm")})
 
 
 def test_settings_label_names_the_aws_node_variables():

@@ -9,12 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ekslib import ipam
+from ekslib import facts
 from ekslib.errors import EkslibError, UnknownInstanceTypeError
-from ekslib.ipam import (PUBLISHED_PREFIX_ROWS, PUBLISHED_SECONDARY_IP_ROWS, NodeSimulation, PoolCounts, PoolSettings,
-                         churn, compare_published, deletable_enis, node_limits, pool_decision, published_row_problems,
-                         published_table, ramp, scale, simulate, steady_state)
-from ekslib.subnets import fragmented_subnet
+from ekslib.ipam.decision import PoolCounts, deletable_enis, pool_decision
+from ekslib.ipam.published import (
+    PUBLISHED_PREFIX_ROWS,
+    PUBLISHED_SECONDARY_IP_ROWS,
+    compare_published,
+    published_row_problems,
+    published_table,
+)
+from ekslib.ipam.schedules import churn, ramp, scale
+from ekslib.ipam.settings import PoolSettings, node_limits
+from ekslib.ipam.simulation import NodeSimulation, simulate
+from ekslib.ipam.steady import steady_state
+from ekslib.ipam.subnet_space import fragmented_subnet
 
 # --------------------------------------------------------------------------------- the published tables
 
@@ -186,7 +195,7 @@ def test_warm_eni_target_zero_cycles_an_eni_in_the_timeline():
     timeline = simulate("t3.small", [(0, 3)], duration_s=600, warm_eni_target=0)
     attaches, frees = events_at(timeline, "attach eni-"), events_at(timeline, "free eni-")
     assert len(attaches) >= 7 and len(frees) >= 7
-    assert all(f - a >= ipam.MIN_ENI_AGE_S for a, f in zip(attaches, frees))
+    assert all(f - a >= facts.MIN_ENI_AGE_S for a, f in zip(attaches, frees))
     assert (timeline["pods_running"].iloc[1:] == 3).all()
 
 
@@ -276,7 +285,7 @@ def test_shrinking_happens_at_most_every_30_s():
     timeline = simulate("m5.large", schedule, duration_s=700, warm_ip_target=2)
     releases = events_at(timeline, "UnassignPrivateIpAddresses")
     assert len(releases) >= 4
-    assert min(np.diff(releases)) > ipam.DECREASE_INTERVAL_S
+    assert min(np.diff(releases)) > facts.DECREASE_INTERVAL_S
     final = timeline.iloc[-1]
     assert final["pods_running"] == 0 and final["ips_attached"] == 2 and final["enis"] == 1
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ekslib import ipam
+from ekslib import facts
 from ekslib.errors import EkslibError
-from ekslib.ipam import steady_state
-from ekslib.ipam_cluster import NodeGroup, Workload, simulate_cluster
-from ekslib.subnets import usable_addresses
+from ekslib.ipam.fleet import Churn, simulate_cluster
+from ekslib.ipam.planner import FleetGroup
+from ekslib.ipam.steady import steady_state
+from ekslib.ipam.subnet_space import usable_addresses
 
 LARGE = ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"]
 SMALL = ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"]
@@ -29,8 +30,8 @@ def check_accounting(timeline):
 @pytest.mark.parametrize("flags", [{}, {"warm_ip_target": 2, "minimum_ip_target": 10}, {"prefix_delegation": True},
                                    {"warm_eni_target": 2}])
 def test_addresses_are_accounted_for(flags):
-    timeline = simulate_cluster(SMALL, [NodeGroup("m5.large", 12), NodeGroup("t3.medium", 6, subnets=(0,))],
-                                duration_s=1800, workload=Workload(utilisation=0.8, lifetime_s=300, seed=5), **flags)
+    timeline = simulate_cluster(SMALL, [FleetGroup("m5.large", 12), FleetGroup("t3.medium", 6, subnets=(0,))],
+                                duration_s=1800, workload=Churn(utilisation=0.8, lifetime_s=300, seed=5), **flags)
     check_accounting(timeline)
     capacity = timeline.attrs["capacity"]
     assert capacity == 12 * 27 + 6 * 15 if not flags.get("prefix_delegation") else 12 * 108 + 6 * 108
@@ -47,8 +48,8 @@ def test_addresses_are_accounted_for(flags):
 def test_one_still_node_settles_where_steady_state_does(instance_type, pods, flags):
     state = steady_state(instance_type, pods, **flags)
     capacity = state.limits.max_pod_addresses
-    timeline = simulate_cluster(["10.0.0.0/24"], [NodeGroup(instance_type, 1)], duration_s=600,
-                                workload=Workload(utilisation=pods / capacity, **STILL), **flags)
+    timeline = simulate_cluster(["10.0.0.0/24"], [FleetGroup(instance_type, 1)], duration_s=600,
+                                workload=Churn(utilisation=pods / capacity, **STILL), **flags)
     last = timeline.iloc[-1]
     assert last["pods_running"] == pods and last["pods_pending"] == 0
     assert (last["eni_ips"] + 1, last["pod_addresses"]) == (state.enis, state.ips)
@@ -56,30 +57,30 @@ def test_one_still_node_settles_where_steady_state_does(instance_type, pods, fla
 
 def test_runs_are_seeded():
     def run(seed):
-        return simulate_cluster(SMALL, [NodeGroup("t3.medium", 9)], duration_s=900,
-                                workload=Workload(lifetime_s=200, seed=seed))
+        return simulate_cluster(SMALL, [FleetGroup("t3.medium", 9)], duration_s=900,
+                                workload=Churn(lifetime_s=200, seed=seed))
     assert run(1).equals(run(1))
     assert not run(1).equals(run(2))
 
 
 def test_small_subnets_run_out_and_back_off():
     # 30 m5.large in three /24s: 10 per subnet x 30 addresses at high load would need 300 > 251
-    timeline = simulate_cluster(SMALL, [NodeGroup("m5.large", 30)], duration_s=1800,
-                                workload=Workload(utilisation=0.95, wave=0.0, lifetime_s=600, seed=3))
+    timeline = simulate_cluster(SMALL, [FleetGroup("m5.large", 30)], duration_s=1800,
+                                workload=Churn(utilisation=0.95, wave=0.0, lifetime_s=600, seed=3))
     check_accounting(timeline)
     end = timeline[timeline["time_s"] == timeline["time_s"].max()]
     assert (end["failures"] > 0).all() and end["pods_pending"].sum() > 0
     assert end["subnet_free"].max() < 9             # less than one more IP for an ENI's worth
     # each node fails at most once per 125 s (120 s back-off at the 5 s loop)
     assert end["failures"].sum() <= 30 * (1800 // 125 + 1)
-    roomy = simulate_cluster(LARGE, [NodeGroup("m5.large", 30)], duration_s=1800,
-                             workload=Workload(utilisation=0.95, wave=0.0, lifetime_s=600, seed=3))
+    roomy = simulate_cluster(LARGE, [FleetGroup("m5.large", 30)], duration_s=1800,
+                             workload=Churn(utilisation=0.95, wave=0.0, lifetime_s=600, seed=3))
     assert roomy["failures"].max() == 0
 
 
 def test_prefix_mode_runs_out_of_blocks_with_addresses_left():
-    timeline = simulate_cluster(["10.0.0.0/24"], [NodeGroup("m5.large", 8)], duration_s=1200,
-                                workload=Workload(utilisation=0.5, wave=0.0, lifetime_s=400, seed=4),
+    timeline = simulate_cluster(["10.0.0.0/24"], [FleetGroup("m5.large", 8)], duration_s=1200,
+                                workload=Churn(utilisation=0.5, wave=0.0, lifetime_s=400, seed=4),
                                 prefix_delegation=True)
     check_accounting(timeline)
     last = timeline.iloc[-1]
@@ -88,9 +89,9 @@ def test_prefix_mode_runs_out_of_blocks_with_addresses_left():
 
 
 def test_warm_ip_target_trades_addresses_for_ec2_calls():
-    workload = Workload(utilisation=0.6, lifetime_s=300, seed=8)
-    default = simulate_cluster(LARGE, [NodeGroup("m5.large", 30)], duration_s=3600, workload=workload)
-    tight = simulate_cluster(LARGE, [NodeGroup("m5.large", 30)], duration_s=3600, workload=workload,
+    workload = Churn(utilisation=0.6, lifetime_s=300, seed=8)
+    default = simulate_cluster(LARGE, [FleetGroup("m5.large", 30)], duration_s=3600, workload=workload)
+    tight = simulate_cluster(LARGE, [FleetGroup("m5.large", 30)], duration_s=3600, workload=workload,
                              warm_ip_target=2, minimum_ip_target=10)
     calls = [t.groupby("time_s")["ec2_calls"].sum().iloc[-1] for t in (default, tight)]
     warm = [t.groupby("time_s")["warm"].sum().mean() for t in (default, tight)]
@@ -98,7 +99,7 @@ def test_warm_ip_target_trades_addresses_for_ec2_calls():
 
 
 def test_two_hundred_nodes_shape():
-    timeline = simulate_cluster(LARGE, [NodeGroup("m5.large", 200)], duration_s=1800, record_every_s=60)
+    timeline = simulate_cluster(LARGE, [FleetGroup("m5.large", 200)], duration_s=1800, record_every_s=60)
     assert len(timeline) == 31 * 3 and timeline["nodes"].groupby(timeline["subnet"], observed=True).first().sum() == 200
     check_accounting(timeline)
     running = timeline.groupby("time_s")["pods_running"].sum()
@@ -117,18 +118,18 @@ def test_two_hundred_nodes_shape():
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(EkslibError, match=message):
-        simulate_cluster(SMALL, [NodeGroup("m5.large", 3)], **kwargs)
+        simulate_cluster(SMALL, [FleetGroup("m5.large", 3)], **kwargs)
 
 
 def test_bad_layouts():
     with pytest.raises(EkslibError, match="too small for the node groups"):
-        simulate_cluster(["10.0.0.0/28"], [NodeGroup("t3.small", 12)], duration_s=60)
+        simulate_cluster(["10.0.0.0/28"], [FleetGroup("t3.small", 12)], duration_s=60)
     with pytest.raises(EkslibError, match="at least one subnet"):
-        simulate_cluster([], [NodeGroup("t3.small", 1)])
+        simulate_cluster([], [FleetGroup("t3.small", 1)])
     with pytest.raises(EkslibError, match="no nodes"):
-        simulate_cluster(SMALL, [NodeGroup("t3.small", 0)])
+        simulate_cluster(SMALL, [FleetGroup("t3.small", 0)])
     with pytest.raises(EkslibError, match="utilisation must be 0 to 1"):
-        Workload(utilisation=1.5)
+        Churn(utilisation=1.5)
     with pytest.raises(EkslibError, match="lifetime_s"):
-        Workload(lifetime_s=0)
-    assert ipam.POOL_LOOP_S == 5
+        Churn(lifetime_s=0)
+    assert facts.POOL_LOOP_S == 5

@@ -9,12 +9,13 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from ekslib import kube_sources
-from ekslib.cluster import veth_name
-from ekslib.cluster_build import NodeGroup, build_cluster
+from ekslib.cluster.build import build_cluster
+from ekslib.cluster.kubectl import from_dump, from_kubectl, load_sample, to_kubectl
+from ekslib.cluster.model import veth_name
+from ekslib.cluster.spec import NodeGroup
 from ekslib.errors import EkslibError
-from ekslib.kube_sources import SAMPLES_DIR, load_sample_json, read_json
-from ekslib.kubectl import from_dump, from_kubectl, load_sample, to_kubectl
+from ekslib.sources import kube as kube_sources
+from ekslib.sources.kube import SAMPLES_DIR, load_sample_json, read_json
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,8 @@ def test_finished_and_pending_pods_are_left_out(dump):
     pods["items"] += [done, pending]
     cluster = from_dump({**dump, "pods": pods})
     assert len(cluster.pods) == len(dump["pods"]["items"])
-    assert any("1 finished pods" in n for n in cluster.notes) and any("1 pods not yet scheduled" in n for n in cluster.notes)
+    assert any("1 finished pods" in n for n in cluster.notes)
+    assert any("1 pods not yet scheduled" in n for n in cluster.notes)
 
 
 def test_veth_names_use_the_given_prefix(dump):
@@ -168,21 +170,34 @@ def _change(dump, part, path, value, index=0):
     return data
 
 
-@pytest.mark.parametrize("part, path, value, message", [
-    ("pods", "status.podIP", "10.0.1.999", r"pod kube-system/coredns-\S+: status.podIP '10.0.1.999' is not an IPv4 address"),
-    ("pods", "status.podIP", "fd00::1", "IPv6 clusters are not modelled"),
-    ("pods", "spec.nodeName", "ghost", r"pod kube-system/coredns-\S+: spec.nodeName 'ghost' is not a node of nodes_json"),
-    ("pods", "metadata.namespace", KeyError, r"pod coredns-\S+: metadata.namespace is missing"),
-    ("pods", "status.hostIP", "192.168.1.1", "status.hostIP 192.168.1.1 is not the InternalIP"),
-    ("pods", "spec.hostNetwork", "yes", "spec.hostNetwork 'yes' is not a bool"),
-    ("pods", "status.podIP", "192.168.200.9", "is on no ENI of node"),
-    ("nodes", "metadata.labels.node.kubernetes.io/instance-type", None, None),
-    ("nodes", "status.addresses", [], r"node ip-192-168-96-4\S+: status.addresses has no InternalIP"),
-    ("nodes", "status.capacity.pods", "many", "status.capacity.pods 'many' is not a whole number"),
-    ("services", "spec.ports.0.port", "eighty", r"service default/web: spec.ports\[0\].port 'eighty'"),
-    ("services", "spec.type", "Ingress", "spec.type 'Ingress' is not one of"),
-    ("services", "spec.clusterIP", "10.100.0.300", "spec.clusterIP '10.100.0.300' is not an IPv4 address"),
-])
+@pytest.mark.parametrize(
+    "part, path, value, message",
+    [
+        (
+            "pods",
+            "status.podIP",
+            "10.0.1.999",
+            r"pod kube-system/coredns-\S+: status.podIP '10.0.1.999' is not an IPv4 address",
+        ),
+        ("pods", "status.podIP", "fd00::1", "IPv6 clusters are not modelled"),
+        (
+            "pods",
+            "spec.nodeName",
+            "ghost",
+            r"pod kube-system/coredns-\S+: spec.nodeName 'ghost' is not a node of nodes_json",
+        ),
+        ("pods", "metadata.namespace", KeyError, r"pod coredns-\S+: metadata.namespace is missing"),
+        ("pods", "status.hostIP", "192.168.1.1", "status.hostIP 192.168.1.1 is not the InternalIP"),
+        ("pods", "spec.hostNetwork", "yes", "spec.hostNetwork 'yes' is not a bool"),
+        ("pods", "status.podIP", "192.168.200.9", "is on no ENI of node"),
+        ("nodes", "metadata.labels.node.kubernetes.io/instance-type", None, None),
+        ("nodes", "status.addresses", [], r"node ip-192-168-96-4\S+: status.addresses has no InternalIP"),
+        ("nodes", "status.capacity.pods", "many", "status.capacity.pods 'many' is not a whole number"),
+        ("services", "spec.ports.0.port", "eighty", r"service default/web: spec.ports\[0\].port 'eighty'"),
+        ("services", "spec.type", "Ingress", "spec.type 'Ingress' is not one of"),
+        ("services", "spec.clusterIP", "10.100.0.300", "spec.clusterIP '10.100.0.300' is not an IPv4 address"),
+    ],
+)
 def test_malformed_input_names_object_and_field(dump, part, path, value, message):
     index = _pod_item(dump) if part == "pods" else (2 if part == "services" else 0)
     if part == "nodes" and value is None:  # a label key with dots: edit the dict directly
@@ -204,8 +219,9 @@ def test_missing_instance_type_label_mentions_fargate(dump):
 
 def test_partial_eni_answer_names_the_node(dump):
     data = copy.deepcopy(dump)
-    data["enis"]["NetworkInterfaces"] = [e for e in data["enis"]["NetworkInterfaces"]
-                                         if e["Attachment"]["DeviceIndex"] != 0]
+    data["enis"]["NetworkInterfaces"] = [
+        e for e in data["enis"]["NetworkInterfaces"] if e["Attachment"]["DeviceIndex"] != 0
+    ]
     with pytest.raises(EkslibError, match=r"node ip-\S+: spec.providerID i-\w+ has no primary ENI"):
         from_dump(data)
     data = copy.deepcopy(dump)
@@ -221,17 +237,23 @@ def test_partial_eni_answer_names_the_node(dump):
 def test_host_network_pod_off_the_node_address_fails_validation(dump):
     index = _pod_item(dump, host_network=True)
     data = _change(dump, "pods", "status.podIP", "192.168.96.77", index)
-    with pytest.raises(EkslibError, match=r"pod kube-system/aws-node-\w+: address 192.168.96.77 is not its node's address .*host-network"):
+    with pytest.raises(
+        EkslibError,
+        match=r"pod kube-system/aws-node-\w+: address 192.168.96.77 is not its node's address .*host-network",
+    ):
         from_dump(data)
 
 
-@pytest.mark.parametrize("document, message", [
-    ("not json", "no file not json"),
-    ('{"items": [1, 2', "not valid JSON"),
-    ({"kind": "Pod"}, "without 'items'"),
-    ({"items": ["x"]}, "item 0: is a str"),
-    (42, "int is not a dict"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ("not json", "no file not json"),
+        ('{"items": [1, 2', "not valid JSON"),
+        ({"kind": "Pod"}, "without 'items'"),
+        ({"items": ["x"]}, "item 0: is a str"),
+        (42, "int is not a dict"),
+    ],
+)
 def test_unreadable_documents(dump, document, message):
     with pytest.raises(EkslibError, match=message):
         from_kubectl(dump["nodes"], document)
@@ -269,17 +291,28 @@ def test_describe_network_interfaces_against_moto_feeds_from_kubectl():
         ec2 = boto3.client("ec2", region_name="us-west-2", aws_access_key_id="moto", aws_secret_access_key="moto")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-west-2a")["Subnet"]
-        instance = ec2.run_instances(ImageId="ami-12c6146b", InstanceType="t3.medium", MinCount=1, MaxCount=1,
-                                     SubnetId=subnet["SubnetId"], PrivateIpAddress="10.0.1.10")["Instances"][0]  # an AMI id moto knows
+        instance = ec2.run_instances(
+            ImageId="ami-12c6146b",
+            InstanceType="t3.medium",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnet["SubnetId"],
+            PrivateIpAddress="10.0.1.10",
+        )["Instances"][0]  # an AMI id moto knows
         node_ip = instance["PrivateIpAddress"]
         # explicit addresses: moto's random ones may fall on AWS's reserved .0-.3, which validation rightly refuses
-        eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], PrivateIpAddresses=[
-            {"PrivateIpAddress": f"10.0.1.{n}", "Primary": n == 20} for n in (20, 21, 22, 23)],
-                                           Description=f"aws-K8S-{instance['InstanceId']}")["NetworkInterface"]
-        ec2.attach_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=instance["InstanceId"],
-                                     DeviceIndex=1)
-        ec2.assign_private_ip_addresses(NetworkInterfaceId=instance["NetworkInterfaces"][0]["NetworkInterfaceId"],
-                                        PrivateIpAddresses=["10.0.1.11", "10.0.1.12"])
+        eni = ec2.create_network_interface(
+            SubnetId=subnet["SubnetId"],
+            PrivateIpAddresses=[{"PrivateIpAddress": f"10.0.1.{n}", "Primary": n == 20} for n in (20, 21, 22, 23)],
+            Description=f"aws-K8S-{instance['InstanceId']}",
+        )["NetworkInterface"]
+        ec2.attach_network_interface(
+            NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=instance["InstanceId"], DeviceIndex=1
+        )
+        ec2.assign_private_ip_addresses(
+            NetworkInterfaceId=instance["NetworkInterfaces"][0]["NetworkInterfaceId"],
+            PrivateIpAddresses=["10.0.1.11", "10.0.1.12"],
+        )
         enis = kube_sources.describe_network_interfaces(ec2, vpc_id=vpc)
         subnets = kube_sources.describe_subnets(ec2, vpc_id=vpc)
         vpcs = kube_sources.describe_vpcs(ec2, vpc_id=vpc)
@@ -292,19 +325,32 @@ def test_describe_network_interfaces_against_moto_feeds_from_kubectl():
     assert len(primary_secondaries) == 2 and len(eth1_secondaries) == 3
 
     name = f"ip-{node_ip.replace('.', '-')}.us-west-2.compute.internal"
-    nodes = {"items": [{"metadata": {"name": name, "labels": {"node.kubernetes.io/instance-type": "t3.medium",
-                                                               "topology.kubernetes.io/zone": "us-west-2a"}},
-                        "spec": {"providerID": f"aws:///us-west-2a/{instance['InstanceId']}"},
-                        "status": {"addresses": [{"type": "InternalIP", "address": node_ip}],
-                                   "capacity": {"pods": "17"}}}]}
+    nodes = {
+        "items": [
+            {
+                "metadata": {
+                    "name": name,
+                    "labels": {
+                        "node.kubernetes.io/instance-type": "t3.medium",
+                        "topology.kubernetes.io/zone": "us-west-2a",
+                    },
+                },
+                "spec": {"providerID": f"aws:///us-west-2a/{instance['InstanceId']}"},
+                "status": {"addresses": [{"type": "InternalIP", "address": node_ip}], "capacity": {"pods": "17"}},
+            }
+        ]
+    }
 
     def pod(pod_name, ip, host=False):
-        return {"metadata": {"name": pod_name, "namespace": "default"},
-                "spec": {"nodeName": name, "hostNetwork": host},
-                "status": {"phase": "Running", "podIP": ip, "hostIP": node_ip}}
+        return {
+            "metadata": {"name": pod_name, "namespace": "default"},
+            "spec": {"nodeName": name, "hostNetwork": host},
+            "status": {"phase": "Running", "podIP": ip, "hostIP": node_ip},
+        }
 
-    pods = {"items": [pod("aws-node-x", node_ip, True), pod("a", primary_secondaries[0]),
-                      pod("b", eth1_secondaries[1])]}
+    pods = {
+        "items": [pod("aws-node-x", node_ip, True), pod("a", primary_secondaries[0]), pod("b", eth1_secondaries[1])]
+    }
     cluster = from_kubectl(nodes, pods, enis_json=enis, subnets_json=subnets, vpcs_json=vpcs)
     assert cluster.notes == () and cluster.vpc.id == vpc and str(cluster.vpc.cidrs[0]) == "10.0.0.0/16"
     (node,) = cluster.nodes

@@ -7,20 +7,14 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from ekslib.cluster_build import build_cluster
+from ekslib.cluster.build import build_cluster
+from ekslib.cluster.kubectl import load_sample
+from ekslib.dataplane.bridge import bridge_dataplane
+from ekslib.dataplane.vpc_cni import node_dataplane
 from ekslib.errors import EkslibError
-from ekslib.kubectl import load_sample
-from ekslib.node_dataplane import (
-    POD_GATEWAY,
-    Rule,
-    bridge_dataplane,
-    ip_addr_text,
-    ip_neigh_text,
-    ip_route_text,
-    ip_rule_text,
-    node_dataplane,
-    veth_table,
-)
+from ekslib.facts import POD_GATEWAY
+from ekslib.linux.iproute import ip_addr_text, ip_neigh_text, ip_route_text, ip_rule_text, veth_table
+from ekslib.linux.objects import Rule
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ekslib._checks import parse_subnet
 from ekslib.errors import EkslibError, UnknownInstanceTypeError
-from ekslib.subnets import (NodeGroup, SubnetSpace, blocks_and_loose, fragmented_subnet, free_prefixes, parse_subnet,
-                            place_nodes, plan_subnets, usable_addresses)
+from ekslib.ipam.planner import FleetGroup, blocks_and_loose, place_nodes, plan_subnets
+from ekslib.ipam.subnet_space import SubnetSpace, fragmented_subnet, free_prefixes, usable_addresses
 
 SMALL = ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"]
 LARGE = ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"]
@@ -147,10 +148,10 @@ def test_prefix_mode_runs_out_of_aligned_blocks_first():
 
 def test_named_subnets_groups_and_summary():
     plan = plan_subnets({"eu-west-1a": "10.0.0.0/24", "eu-west-1b": "10.0.1.0/24"},
-                        [NodeGroup("t3.medium", 3), NodeGroup("m5.large", 2, subnets=(1,), pods_per_node=5)])
+                        [FleetGroup("t3.medium", 3), FleetGroup("m5.large", 2, subnets=(1,), pods_per_node=5)])
     assert plan.subnets["name"].tolist() == ["eu-west-1a", "eu-west-1b"]
     assert plan.subnets["nodes"].tolist() == [2, 3]
-    assert place_nodes([NodeGroup("t3.medium", 3), NodeGroup("m5.large", 2, subnets=(1,))], 2) == [0, 1, 0, 1, 1]
+    assert place_nodes([FleetGroup("t3.medium", 3), FleetGroup("m5.large", 2, subnets=(1,))], 2) == [0, 1, 0, 1, 1]
     text = plan.summary()
     # t3.medium at its max 15 pods: 3 ENIs x 5 + 3 primaries = 18 each
     assert text.splitlines()[0].startswith("10.0.0.0/24: 2 nodes hold 36 of 251 addresses (30 for pods, 0 warm")
@@ -163,8 +164,8 @@ def test_named_subnets_groups_and_summary():
     (["10.0.0.0/24"], [("m5.large", -2)], {}, "nodes must be a whole number >= 0, not -2"),
     (["10.0.0.0/24"], [("m5.large", 2, -1)], {}, "pods_per_node must be 'max' or a whole number >= 0, not -1"),
     (["10.0.0.0/24"], [("m5.large", 2, 28)], {}, "pods_per_node=28 does not fit m5.large: at most 27"),
-    (["10.0.0.0/24"], [NodeGroup("m5.large", 2, subnets=(3,))], {}, r"must be indexes 0 to 0"),
-    (["10.0.0.0/24"], ["m5.large"], {}, "is not a NodeGroup"),
+    (["10.0.0.0/24"], [FleetGroup("m5.large", 2, subnets=(3,))], {}, r"must be indexes 0 to 0"),
+    (["10.0.0.0/24"], ["m5.large"], {}, "is not a FleetGroup"),
     ([], [("m5.large", 1)], {}, "at least one subnet"),
     (["10.0.0.0/24"], [], {}, "at least one node group"),
     (["10.0.0.0/24"], [("m5.large", 1)], {"warm_ip": 1}, "unknown pool setting"),

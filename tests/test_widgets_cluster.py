@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ekslib.cluster_build import DEFAULT_WORKLOADS, NodeGroup, Workload, build_cluster
-from ekslib.kubectl import load_sample
+from ekslib.cluster.build import build_cluster
+from ekslib.cluster.kubectl import load_sample
+from ekslib.cluster.spec import DEFAULT_WORKLOADS, NodeGroup, Workload
 from ekslib.widgets.cluster import BUILD, GIVEN, ClusterExplorer
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ekslib.ipam import PUBLISHED_PREFIX_ROWS, PUBLISHED_SECONDARY_IP_ROWS, steady_state
+from ekslib.ipam.published import PUBLISHED_PREFIX_ROWS, PUBLISHED_SECONDARY_IP_ROWS
+from ekslib.ipam.steady import steady_state
 from ekslib.widgets.ipam import PoolExplorer
 
 

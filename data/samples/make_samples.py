@@ -2,8 +2,8 @@
 
     .venv/bin/python data/samples/make_samples.py
 
-Each sample is a synthetic cluster from ``ekslib.cluster_build.build_cluster`` written by
-``ekslib.kubectl.to_kubectl`` as the documents a real cluster gives:
+Each sample is a synthetic cluster from ``ekslib.cluster.build_cluster`` written by
+``ekslib.cluster.to_kubectl`` as the documents a real cluster gives:
 
 * ``nodes.json``, ``pods.json``, ``services.json``: ``kubectl get nodes -o json``, ``kubectl get pods -A -o json``,
   ``kubectl get svc -A -o json`` (Kubernetes API ``List`` objects);
@@ -11,7 +11,7 @@ Each sample is a synthetic cluster from ``ekslib.cluster_build.build_cluster`` w
   ``DescribeSubnets`` and ``DescribeVpcs``.
 
 The data are made by this project (account 111122223333 is AWS's documentation example), not taken from a
-real account. ``ekslib.kubectl.load_sample(name)`` reads them back.
+real account. ``ekslib.cluster.load_sample(name)`` reads them back.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # run from a checkout without installing
 
-from ekslib.cluster_build import NodeGroup, ServiceSpec, Workload, build_cluster  # noqa: E402
-from ekslib.kube_sources import write_dump  # noqa: E402
-from ekslib.kubectl import to_kubectl  # noqa: E402
+from ekslib.cluster.build import build_cluster
+from ekslib.cluster.kubectl import to_kubectl
+from ekslib.cluster.spec import NodeGroup, ServiceSpec, Workload
+from ekslib.sources.kube import write_dump
 
 #: The seed notes' picture: two t3.medium workers, each with a primary and secondary ENI, coredns behind a veth,
 #: aws-node and kube-proxy on the node's address; apps behind a ClusterIP, a NodePort and a LoadBalancer

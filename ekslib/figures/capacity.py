@@ -1,6 +1,6 @@
 """Figures for pod capacity: every function takes data or simple arguments and returns a ``go.Figure``.
 
-The numbers come from the model layer (:mod:`ekslib.capacity`, :mod:`ekslib.data`); this module only
+The numbers come from the model layer (:mod:`ekslib.capacity`, :mod:`ekslib.sources`); this module only
 arranges them. No function shows or displays anything, so the figures compose and test well; a widget
 (``ekslib.widgets``) or a notebook cell decides when to show one.
 
@@ -26,20 +26,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ekslib.capacity import (
+from ekslib.capacity import MODES, Explanation, capacity_table
+from ekslib.errors import EkslibError, suggest
+from ekslib.facts import (
     CEILING_CPU_THRESHOLD,
     CEILING_HIGH_CPU,
     CEILING_LOW_CPU,
     DEFAULT_CNI_VERSION,
     HOST_NETWORK_PODS,
     IPS_PER_PREFIX,
-    MODES,
-    Explanation,
-    capacity_table,
 )
-from ekslib.data import load_instance_types, size_rank, sizes_of, split_name
-from ekslib.errors import EkslibError, suggest
-from ekslib.figures.common import FONT as _FONT, TITLE_PLACEMENT as _TITLE_PLACEMENT
+from ekslib.figures.theme import TEMPLATE
+from ekslib.sources.instance_types import load_instance_types, size_rank, sizes_of, split_name
 
 __all__ = [
     "ISO_MAX_PODS", "max_pods_by_family_figure", "enis_vs_ips_figure", "modes_figure", "multi_card_figure",
@@ -124,7 +122,7 @@ def max_pods_by_family_figure(
     """Heatmap of max pods: one row per family, one column per size, colour on a log scale.
 
     Families are sorted by category (the given ``categories`` order, else by name), then generation, then
-    name, so m5, m5a, m5ad ... sit together; sizes run nano ... metal (:func:`ekslib.data.size_rank`).
+    name, so m5, m5a, m5ad ... sit together; sizes run nano ... metal (:func:`ekslib.sources.size_rank`).
     Each cell shows its max pods; hovering gives the type and the numbers it comes from. ``table`` is a
     :func:`ekslib.capacity.capacity_table` (default: standard mode, which reproduces the VPC CNI's
     published aws/amazon-vpc-cni-k8s ``misc/eni-max-pods.txt``). ``categories`` keeps those categories
@@ -217,8 +215,8 @@ def max_pods_by_family_figure(
     )
     fig.update_layout(
         title={"text": "Max pods per instance type: families (rows) × sizes (columns)",
-               "subtitle": {"text": subtitle}, **_TITLE_PLACEMENT},
-        font=_FONT,
+               "subtitle": {"text": subtitle}},
+        template=TEMPLATE,
         height=max(420, 18 * len(families) + 220),
         margin={"l": 110, "r": 40, "t": 170, "b": 40},
         shapes=shapes,
@@ -318,9 +316,8 @@ def enis_vs_ips_figure(table: pd.DataFrame | None = None) -> go.Figure:
     fig.update_layout(
         title={"text": "Max pods is a product: ENIs on card 0 × (IPv4 addresses per ENI − 1) + 2",
                "subtitle": {"text": f"{len(table):,} instance types in {len(groups)} distinct (ENIs, IPs) pairs; "
-                                    "dashed: pairs with equal max pods"},
-               **_TITLE_PLACEMENT},
-        font=_FONT,
+                                    "dashed: pairs with equal max pods"}},
+        template=TEMPLATE,
         height=620,
         margin={"l": 70, "r": 30, "t": 100, "b": 70},
         annotations=annotations,
@@ -394,9 +391,8 @@ def modes_figure(family: str, *, cni_version: str = DEFAULT_CNI_VERSION) -> go.F
     fig.update_layout(
         title={"text": f"{family}: max pods per size in three VPC CNI modes (CNI {cni_version})",
                "subtitle": {"text": "bars: raw values (--show-max-allowed); dotted steps: the ceiling the "
-                                    "former max-pods-calculator.sh applied by default"},
-               **_TITLE_PLACEMENT},
-        font=_FONT,
+                                    "former max-pods-calculator.sh applied by default"}},
+        template=TEMPLATE,
         barmode="group",
         bargap=0.2,
         height=540,
@@ -472,9 +468,8 @@ def multi_card_figure(table: pd.DataFrame | None = None) -> go.Figure:
                   f"→ {int(example['max_pods'])} pods")
     fig.update_layout(
         title={"text": title, "subtitle": {"text": f"{len(frame)} types with more than one network card; "
-                                                   f"rule: {_SOURCE_CARD0}"},
-               **_TITLE_PLACEMENT},
-        font=_FONT,
+                                                   f"rule: {_SOURCE_CARD0}"}},
+        template=TEMPLATE,
         barmode="overlay",
         height=max(360, 16 * len(frame) + 240),
         margin={"l": 140, "r": 130, "t": 130, "b": 60},
@@ -562,9 +557,8 @@ def explanation_figure(explanation: Explanation) -> go.Figure:
     fig.update_layout(
         title={"text": f"{e.instance_type}: max pods = {e.max_pods}",
                "subtitle": {"text": f"{e.formula}  ·  " + (", ".join(settings) or "standard mode")
-                                    + f", CNI {e.settings.cni_version}"},
-               **_TITLE_PLACEMENT},
-        font=_FONT,
+                                    + f", CNI {e.settings.cni_version}"}},
+        template=TEMPLATE,
         height=380,
         margin={"l": 60, "r": 30, "t": 90, "b": 50},
         showlegend=False,

@@ -1,6 +1,6 @@
-"""Figures of the cluster model: the whole cluster in layers, one node's data plane, and bridge vs routed veths.
+"""Figures of the cluster model: the whole cluster in layers and the selection table.
 
-Every function takes the model (:class:`~ekslib.cluster.Cluster`, :class:`~ekslib.node_dataplane.NodeDataplane`)
+Every function takes the model (:class:`~ekslib.cluster.Cluster`)
 and returns a plain ``go.Figure``; nothing is shown or displayed here.
 
 * :func:`cluster_figure`: VPC > subnets (grouped by Availability Zone) > nodes > ENIs > pods, laid out by a
@@ -8,15 +8,13 @@ and returns a plain ``go.Figure``; nothing is shown or displayed here.
   host-network pods (``aws-node``, ``kube-proxy``) sit under their node with a diamond symbol, on the node's
   own address; a big cluster is drawn with WebGL and one marker per ENI;
 * :func:`selection_table`: what :func:`cluster_figure` highlights for a node, pod, ENI or address, as a table;
-* :func:`node_figure`: a node's namespaces, veth pairs, the 169.254.1.1 gateway, route tables and policy rules;
-* :func:`bridge_vs_routed_figure`: the VPC CNI's routed veths above kubenet's ``cbr0`` bridge, for one node.
 
 The facts drawn come from the model layer, which cites them: veth names, 169.254.1.1, the /32 routes and the
 rules 512/1024/1536/32765 from github.com/aws/amazon-vpc-cni-k8s (``pkg/networkutils``, ``cmd/routed-eni-cni-plugin``;
 ``shared/reference/vpc-cni.md`` section 4); the bridge design from the Kubernetes kubenet docs and the CNI
-``bridge`` plugin (:func:`ekslib.node_dataplane.bridge_dataplane`).
+``bridge`` plugin (:func:`ekslib.dataplane.bridge_dataplane`).
 
->>> from ekslib.kubectl import load_sample
+>>> from ekslib.cluster import load_sample
 >>> fig = cluster_figure(load_sample("two-node"), highlight="kube-system/kube-proxy-fxc7w")
 >>> fig.layout.title.text
 'Cluster two-node: 2 nodes, 5 ENIs, 15 pods (4 on the host network)'
@@ -33,15 +31,12 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from ekslib.cluster import Cluster, Eni, Node, Pod
+from ekslib.cluster.model import Cluster, Eni, Node, Pod
 from ekslib.errors import EkslibError, suggest
-from ekslib.node_dataplane import (POD_GATEWAY, NodeDataplane, bridge_dataplane, ip_neigh_text, ip_route_text,
-                                   node_dataplane)
+from ekslib.figures.theme import TEMPLATE
 
-__all__ = ["COLOR_BY", "DETAIL_LIMIT", "LABEL_LIMIT", "WEBGL_POINTS", "cluster_figure", "selection_table",
-           "node_figure", "bridge_vs_routed_figure"]
+__all__ = ["COLOR_BY", "DETAIL_LIMIT", "LABEL_LIMIT", "WEBGL_POINTS", "cluster_figure", "selection_table"]
 
 #: What :func:`cluster_figure` can colour pods by.
 COLOR_BY = ("eni", "namespace")
@@ -54,16 +49,12 @@ WEBGL_POINTS = 1000
 #: Pods listed in the hover of an aggregated ENI marker.
 HOVER_PODS_PER_ENI = 8
 
-_FONT = {"family": "Arial, sans-serif", "size": 12}
-_MONO = "Menlo, Consolas, 'DejaVu Sans Mono', monospace"
-_TITLE: dict[str, Any] = {"x": 0.01, "xanchor": "left", "yref": "container", "y": 1.0, "yanchor": "top",
-                          "pad": {"t": 12}, "automargin": True}
 #: ENI device colours (eth0, eth1, ...) and namespace colours (D3 and Plotly's "Bold").
 _DEVICE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
                    "#7f7f7f", "#d62728")
 _NAMESPACE_COLOURS = ("#7F3C8D", "#11A579", "#3969AC", "#F2B701", "#E73F74", "#80BA5A", "#E68310", "#008695",
                       "#CF1C90", "#f97b72")
-_HOST_COLOUR = "#222222"
+HOST_COLOUR = "#222222"
 _HIGHLIGHT = "#d62728"
 _GRID = "#9a9a9a"
 # tree layout, in "column" and "row" units
@@ -83,11 +74,11 @@ _RING_PODS = 12
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-def _device_colour(index: int) -> str:
+def device_colour(index: int) -> str:
     return _DEVICE_COLOURS[index % len(_DEVICE_COLOURS)]
 
 
-def _short_host(name: str) -> str:
+def short_host(name: str) -> str:
     """``ip-192-168-96-4`` for ``ip-192-168-96-4.us-west-2.compute.internal``."""
     return name.split(".", 1)[0]
 
@@ -172,7 +163,7 @@ def selection_table(cluster: Cluster, target: str) -> pd.DataFrame:
     """What :func:`cluster_figure` highlights for ``target`` (node name, pod ``namespace/name``, ENI id or
     address), one row per object: its kind, name, address, ENI and interface, subnet, host veth and a note.
 
-    >>> from ekslib.kubectl import load_sample
+    >>> from ekslib.cluster import load_sample
     >>> c = load_sample("two-node")
     >>> t = selection_table(c, "kube-system/coredns-bmd9kxlllg-66xdv")
     >>> t[["what", "address", "interface", "host veth"]].values.tolist()[0]
@@ -369,12 +360,12 @@ def _pod_hover(cluster: Cluster, pod: Pod, services: dict[str, list[str]]) -> st
     if pod.host_network:
         lines += [f"address {pod.address}: <b>the node's own address</b> (host network)",
                   "no veth: it lives in the node's network namespace",
-                  f"node {_short_host(node.name)} ({node.primary_eni.interface} = {node.primary_eni.id})"]
+                  f"node {short_host(node.name)} ({node.primary_eni.interface} = {node.primary_eni.id})"]
     else:
         eni = cluster._ix.enis.get(pod.eni_id)
         lines += [f"address {pod.address}: {_pod_where(pod, eni)}",
                   f"host veth <b>{pod.host_veth}</b> ↔ eth0 in the pod",
-                  f"node {_short_host(node.name)}"]
+                  f"node {short_host(node.name)}"]
     lines.append(f"{owner} · namespace {pod.namespace}")
     if services.get(pod.key):
         lines.append("endpoint of " + ", ".join(services[pod.key]))
@@ -460,7 +451,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
     Over :data:`WEBGL_POINTS` markers the traces are WebGL. ``empty_subnets`` also draws subnets without
     nodes (otherwise they are listed in the VPC's hover).
 
-    >>> from ekslib.cluster_build import build_cluster
+    >>> from ekslib.cluster import build_cluster
     >>> c = build_cluster([("m5.large", 40)], workloads=[("web", 900)])
     >>> fig = cluster_figure(c)
     >>> [t.name for t in fig.data][-1], "one marker per ENI" in fig.layout.title.subtitle.text
@@ -517,7 +508,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
         for node in block:
             n_at = lay.pos[("node", node.name)]
             edges.add((s_at[0], n_at[1]), n_at)
-            nodes.add(n_at, _node_hover(cluster, node), f"{_short_host(node.name)} · {node.instance_type}",
+            nodes.add(n_at, _node_hover(cluster, node), f"{short_host(node.name)} · {node.instance_type}",
                       "#3d3d3d", 15)
             enis = sorted(node.enis, key=lambda e: e.device_number)
             pods = ix.pods_by_node.get(node.name, [])
@@ -533,7 +524,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
                     on_eni = ix.pods_by_eni.get(eni.id, [])
                     if on_eni:
                         edges.add(e_at, lay.pos[("pod", on_eni[-1].key)])
-                    colour = _device_colour(eni.device_number)
+                    colour = device_colour(eni.device_number)
                     enis_m.add(e_at, _eni_hover(cluster, eni, 0), f"{eni.interface} {eni.primary_ip}", colour, 13,
                                eni.interface)
                     for pod in on_eni:
@@ -545,7 +536,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
                 if host:
                     host_edges.add(n_at, lay.pos[("pod", host[-1].key)])
                 for pod in host:
-                    c = _HOST_COLOUR if color_by == "eni" else ns_colour[pod.namespace]
+                    c = HOST_COLOUR if color_by == "eni" else ns_colour[pod.namespace]
                     host_m.add(lay.pos[("pod", pod.key)], _pod_hover(cluster, pod, services),
                                f"{_workload(pod)}: node IP", c, 11, _workload(pod))
             else:
@@ -554,7 +545,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
                 for eni in enis:
                     on_eni = ix.pods_by_eni.get(eni.id, [])
                     if color_by == "eni":
-                        c = _device_colour(eni.device_number)
+                        c = device_colour(eni.device_number)
                     else:
                         counts = Counter(p.namespace for p in on_eni)
                         c = ns_colour[min(counts, key=lambda ns: (-counts[ns], ns))] if counts else "#bbbbbb"
@@ -562,10 +553,10 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
                                    max(len(on_eni), 1))
                 if host:
                     h_at = (n_at[0] + 0.5, n_at[1])
-                    hover = (f"<b>{len(host)} host-network pods of {_short_host(node.name)}</b> on the node's own "
+                    hover = (f"<b>{len(host)} host-network pods of {short_host(node.name)}</b> on the node's own "
                              f"address {node.address}<br>"
                              + "<br>".join(html.escape(p.key) for p in host))
-                    host_m.add(h_at, hover, "", _HOST_COLOUR, 8)
+                    host_m.add(h_at, hover, "", HOST_COLOUR, 8)
 
     fig = go.Figure()
     line_kind = go.Scattergl if webgl else go.Scatter
@@ -573,7 +564,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
                             hoverinfo="skip", showlegend=False, name="tree"))
     if host_edges.x:
         fig.add_trace(line_kind(x=host_edges.x, y=host_edges.y, mode="lines", hoverinfo="skip", showlegend=False,
-                                line={"color": _HOST_COLOUR, "width": 1.2, "dash": "dot"}, name="host network"))
+                                line={"color": HOST_COLOUR, "width": 1.2, "dash": "dot"}, name="host network"))
     fig.add_trace(_scatter(webgl, top, name="VPC", symbol="hexagon", labels=True, legend=False,
                            textposition="top center"))
     fig.add_trace(_scatter(webgl, subnets, name="subnets", symbol="square", labels=labels or len(lay.subnets) <= 8,
@@ -615,8 +606,8 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
     fig.update_layout(
         title={"text": f"Cluster {cluster.name}: {summary['nodes']} nodes, {summary['enis']} ENIs, {summary['pods']} "
                        f"pods ({summary['host-network pods']} on the host network)",
-               "subtitle": {"text": subtitle}, **_TITLE},
-        font=_FONT, height=height, width=width, hovermode="closest", plot_bgcolor="#ffffff",
+               "subtitle": {"text": subtitle}},
+        template=TEMPLATE, height=height, width=width, hovermode="closest", plot_bgcolor="#ffffff",
         margin={"l": 20, "r": 20, "t": 120 if target is not None else 100, "b": 20},
         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
         xaxis={"visible": False, "range": x_range},
@@ -663,260 +654,15 @@ def _highlight(fig: go.Figure, cluster: Cluster, lay: _Layout, target: _Target, 
     if target.kind == "pod":
         pod = target.pods[0]
         if pod.host_network:
-            return (f"<b>{html.escape(pod.key)}</b>: host network, on node {_short_host(node.name)}'s own address "
+            return (f"<b>{html.escape(pod.key)}</b>: host network, on node {short_host(node.name)}'s own address "
                     f"{pod.address} (no veth)")
         return (f"<b>{html.escape(pod.key)}</b>: {pod.address}, {_pod_where(pod, target.eni)} on node "
-                f"{_short_host(node.name)}; host veth {pod.host_veth}")
+                f"{short_host(node.name)}; host veth {pod.host_veth}")
     if target.kind == "eni":
         eni = target.eni
         assert eni is not None
-        return (f"<b>{eni.interface} {eni.id}</b> of node {_short_host(node.name)}: primary {eni.primary_ip}, "
+        return (f"<b>{eni.interface} {eni.id}</b> of node {short_host(node.name)}: primary {eni.primary_ip}, "
                 f"{len(target.pods)} pods on it")
     addresses = ", ".join(f"{e.interface} {e.primary_ip}" for e in sorted(node.enis, key=lambda e: e.device_number))
-    return (f"<b>node {_short_host(node.name)}</b> ({node.instance_type}): {addresses}; "
+    return (f"<b>node {short_host(node.name)}</b> ({node.instance_type}): {addresses}; "
             f"{len(target.pods)} pods")
-
-
-# ----------------------------------------------------------------------------------------------- a node's picture
-
-
-#: x positions of the data-plane drawing (data units): pod box, its eth0, host veth, route note, ENI, right edge.
-_POD_RIGHT, _HOST_LEFT, _VETH_X, _NOTE_END, _ENI_X, _DP_RIGHT = 2.7, 3.3, 3.6, 7.1, 9.6, 12.4
-_BRIDGE_X = 6.6
-
-
-def _trim(text: str, length: int) -> str:
-    return text if len(text) <= length else text[:length - 1] + "…"
-
-
-def _dp_enis(dp: NodeDataplane) -> list[tuple[int, str, str, str]]:
-    """(device, interface, address/len, egress note) of the node's ENIs, from its host namespace."""
-    out = []
-    for i in dp.host.interfaces:
-        if i.kind != "eni":
-            continue
-        device = int(i.name[3:]) if i.name[3:].isdigit() else i.index - 2
-        table = next((n for n in dp.tables if n == device + 1), None)
-        routes = dp.tables[table].routes if table else dp.host.routes
-        via = next((r.via for r in routes if r.destination is None), None)
-        note = f"{'table ' + str(table) if table else 'main table'}; default via {via}"
-        out.append((device, i.name, i.addresses[0] if i.addresses else "", note))
-    return sorted(out)
-
-
-def _pick(dp: NodeDataplane, max_pods: int) -> list[str]:
-    """Up to ``max_pods`` pods of ``dp`` to draw, taken in turn from each route table (main, 2, 3, ...) so that
-    pods on a secondary ENI are among them."""
-    by_table: dict[int, list[str]] = {}
-    for pair in dp.veths:
-        by_table.setdefault(pair.table or 0, []).append(pair.pod)
-    queues = [by_table[t] for t in sorted(by_table)]
-    picked: list[str] = []
-    depth = 0
-    while len(picked) < min(max_pods, len(dp.veths)):
-        picked += [q[depth] for q in queues if depth < len(q)][:max_pods - len(picked)]
-        depth += 1
-    order = {pair.pod: i for i, pair in enumerate(dp.veths)}
-    return sorted(picked, key=order.__getitem__)
-
-
-def _draw_dataplane(fig: go.Figure, dp: NodeDataplane, row: int, pods: Sequence[str]) -> float:
-    """Draw ``dp`` into subplot ``row`` (column 1): ``pods`` on the left, the host namespace, ENIs on the right.
-
-    Returns the lowest y used. Works for both designs: ``aws-vpc-cni`` (each host veth routed by a /32, to the
-    ENI holding the pod's address) and ``kubenet`` (host veths are ports of the ``cbr0`` bridge).
-    """
-    routed = dp.cni == "aws-vpc-cni"
-    shown = [dp.veth(key) for key in pods]
-    enis = _dp_enis(dp)
-    node_address = enis[0][2].split("/")[0] if enis else ""
-    n = max(len(shown), 1)
-    bottom = min(-(n - 1), 1 - (len(enis) - 1)) - (1.0 if len(dp.veths) > len(shown) else 0.6)
-    ref = {"row": row, "col": 1}
-    # the host namespace and its title
-    fig.add_shape(type="rect", x0=_HOST_LEFT, x1=_ENI_X, y0=bottom, y1=1.6, line={"color": "#555", "width": 1.5},
-                  fillcolor="#f4f6f8", layer="below", **ref)
-    fig.add_annotation(x=_HOST_LEFT + 0.1, y=1.55, xanchor="left", yanchor="top", showarrow=False,
-                       text=f"<b>host network namespace</b> · node {_short_host(dp.node)} {node_address}",
-                       font={"size": 11}, **ref)
-    fig.add_annotation(x=0, y=1.55, xanchor="left", yanchor="top", showarrow=False, align="left", font={"size": 10},
-                       text=("<b>pod network namespaces</b> (one per pod; eth0 = a veth end)" + (
-                           f"<br>gateway {POD_GATEWAY}: on no interface; a permanent<br>ARP entry maps it to the "
-                           "host veth's MAC" if routed else "<br>gateway: cbr0's address, found by ARP")),
-                       **ref)
-    # host-network pods: in the host namespace, on the node's address
-    if dp.host_network_pods:
-        names = ", ".join(key.split("/", 1)[-1] for key in dp.host_network_pods)
-        fig.add_trace(go.Scatter(
-            x=[_HOST_LEFT + 0.35], y=[0.95], mode="markers+text",
-            marker={"symbol": "diamond", "size": 11, "color": _HOST_COLOUR},
-            text=[f"{_trim(names, 44)}: host network, on {node_address}"], textposition="middle right",
-            textfont={"size": 10}, hovertext=["<br>".join(dp.host_network_pods)], hoverinfo="text", showlegend=False,
-            name="host-network pods"), **ref)
-    # ENIs on the right edge, eth0 level with the host-network pods (they use its address)
-    eni_y: dict[int, float] = {}
-    for k, (device, name, address, note) in enumerate(enis):
-        eni_y[device] = 1 - k
-        fig.add_trace(go.Scatter(
-            x=[_ENI_X], y=[1 - k], mode="markers+text",
-            marker={"symbol": "square", "size": 13, "color": _device_colour(device)},
-            text=[f"{name} {address}"], textposition="middle right", textfont={"size": 10}, hoverinfo="text",
-            hovertext=[f"<b>{name}</b> {address}<br>{note}"], showlegend=False, name=name), **ref)
-    if not routed:
-        gateway = dp.pod_cidr.network_address + 1 if dp.pod_cidr else ""
-        fig.add_trace(go.Scatter(x=[_BRIDGE_X, _BRIDGE_X], y=[0.45, -(n - 1) - 0.35], mode="lines",
-                                 line={"color": "#444", "width": 7}, hoverinfo="skip", showlegend=False,
-                                 name="cbr0"), **ref)
-        fig.add_annotation(x=_BRIDGE_X - 0.1, y=0.5, xanchor="right", showarrow=False, font={"size": 10},
-                           text=f"<b>cbr0</b> bridge {gateway}/24: ARP between pods",
-                           **ref)
-        fig.add_trace(go.Scatter(x=[_BRIDGE_X, _ENI_X], y=[0.45, 1], mode="lines", hoverinfo="skip",
-                                 line={"color": "#444", "width": 1.5}, showlegend=False), **ref)
-    for i, pair in enumerate(shown):
-        y = -i
-        ns = dp.namespace(pair.pod)
-        gateway = next((r.via for r in ns.routes if r.destination is None), None)
-        device = (pair.table - 1) if pair.table else 0
-        colour = _device_colour(device) if routed else "#444"
-        fig.add_shape(type="rect", x0=0, x1=_POD_RIGHT, y0=y - 0.4, y1=y + 0.4, line={"color": "#888"},
-                      fillcolor="#ffffff", layer="below", **ref)
-        fig.add_annotation(x=0.08, y=y, xanchor="left", showarrow=False, align="left", font={"size": 10},
-                           text=(f"<b>{_trim(pair.pod.split('/', 1)[-1], 30)}</b><br>eth0 {pair.address}/"
-                                 f"{pair.prefixlen}<br>default via {gateway}"), **ref)
-        if routed:
-            note = (f"{pair.host_name} · {pair.address}/32 route, rule 512"
-                    + (f"; 1536 → table {pair.table}" if pair.table else ""))
-        else:
-            note = f"{pair.host_name} · port of cbr0"
-        neigh = ip_neigh_text(dp, pod=pair.pod) if routed else "none: ARP across the bridge"
-        fig.add_trace(go.Scatter(
-            x=[_POD_RIGHT, _VETH_X], y=[y, y], mode="lines+markers", line={"color": colour, "width": 2},
-            marker={"size": 7, "color": colour}, hoverinfo="text", showlegend=False, name=pair.host_name,
-            hovertext=f"<b>veth pair of {pair.pod}</b><br>pod side eth0 {pair.pod_mac}<br>host side "
-                      f"{pair.host_name} {pair.host_mac}<br>pod's ARP for the gateway: {neigh}"), **ref)
-        fig.add_annotation(x=_VETH_X + 0.12, y=y, xanchor="left", yanchor="middle" if routed else "bottom",
-                           showarrow=False, text=note, font={"size": 10}, **ref)
-        if routed:
-            fig.add_trace(go.Scatter(x=[_NOTE_END, _ENI_X], y=[y, eni_y.get(device, 1)], mode="lines",
-                                     line={"color": colour, "width": 1.2, "dash": "dot"}, hoverinfo="skip",
-                                     showlegend=False), **ref)
-        else:
-            fig.add_trace(go.Scatter(x=[_VETH_X, _BRIDGE_X], y=[y, y], mode="lines", hoverinfo="skip",
-                                     line={"color": "#444", "width": 1.5}, showlegend=False), **ref)
-    if len(dp.veths) > len(shown):
-        fig.add_annotation(x=0, y=bottom + 0.05, xanchor="left", yanchor="bottom", showarrow=False,
-                           font={"size": 10, "color": "#666"},
-                           text=f"... and {len(dp.veths) - len(shown)} more pods (veth_table lists every pair)", **ref)
-    axis = {"visible": False, "fixedrange": True}
-    fig.update_xaxes(range=[-0.1, _DP_RIGHT], **axis, **ref)
-    fig.update_yaxes(range=[bottom - 0.1, 1.8], **axis, **ref)
-    return bottom
-
-
-def _listing_rows(dp: NodeDataplane, pod: str | None) -> tuple[list[str], list[str]]:
-    """(where, entry) rows: ``ip rule``, the main table, each ENI table, and one pod's routes and ARP entry."""
-    where: list[str] = []
-    entry: list[str] = []
-
-    def add(label: str, text: str) -> None:
-        for k, line in enumerate(text.splitlines()):
-            where.append(label if k == 0 else "")
-            entry.append(html.escape(line.replace("\t", " ")))
-
-    add("ip rule", "\n".join(r.text() for r in dp.rules))
-    add("ip route (main)", ip_route_text(dp))
-    for number in sorted(dp.tables):
-        add(f"ip route table {number}", ip_route_text(dp, number))
-    if pod is not None:
-        add(f"in pod {pod.split('/', 1)[1][:24]}: ip route", ip_route_text(dp, pod=pod))
-        if dp.cni == "aws-vpc-cni":
-            add("in the pod: ip neigh", ip_neigh_text(dp, pod=pod))
-    return where, entry
-
-
-def _check_max_pods(max_pods: Any) -> int:
-    if isinstance(max_pods, bool) or not isinstance(max_pods, int) or max_pods < 1:
-        raise EkslibError(f"max_pods {max_pods!r} is not a whole number >= 1")
-    return max_pods
-
-
-def node_figure(dataplane: NodeDataplane, *, max_pods: int = 8) -> go.Figure:
-    """One node's own picture: pod namespaces with eth0 on the left, their veth pairs into the host network
-    namespace (host-side names), the ENIs on the right, and below it ``ip rule`` and every route table.
-
-    ``dataplane`` is :func:`ekslib.node_dataplane.node_dataplane`'s (the VPC CNI) or
-    :func:`~ekslib.node_dataplane.bridge_dataplane`'s (kubenet). In the VPC CNI's design each pod's eth0
-    holds its address as a /32 and routes ``default via 169.254.1.1``, an address no interface has (a
-    permanent ARP entry maps it to the host veth's MAC); the host routes ``<pod IP> dev <host veth>`` (rule
-    512) and sends traffic from pods on a secondary ENI to that ENI's table (rule 1536). Dotted lines join
-    each pod to the ENI holding its address. ``max_pods`` pods are drawn (``veth_table`` lists them all).
-
-    >>> from ekslib.kubectl import load_sample
-    >>> from ekslib.node_dataplane import node_dataplane
-    >>> c = load_sample("two-node")
-    >>> fig = node_figure(node_dataplane(c, c.nodes[0].name))
-    >>> "169.254.1.1" in str(fig.data[-1].cells.values)
-    True
-    """
-    if not isinstance(dataplane, NodeDataplane):
-        raise EkslibError(f"node_figure takes a NodeDataplane (ekslib.node_dataplane.node_dataplane(cluster, node)), "
-                          f"not a {type(dataplane).__name__}")
-    dp = dataplane
-    _check_max_pods(max_pods)
-    where, entry = _listing_rows(dp, dp.veths[0].pod if dp.veths else None)
-    rows_drawn = max(min(len(dp.veths), max_pods), 1, len(_dp_enis(dp)) - 1) + 2.4
-    drawing = rows_drawn * 52
-    table = min(len(entry), 18) * 21 + 34
-    fig = make_subplots(rows=2, cols=1, specs=[[{"type": "xy"}], [{"type": "table"}]],
-                        row_heights=[drawing / (drawing + table), table / (drawing + table)], vertical_spacing=0.03)
-    _draw_dataplane(fig, dp, 1, _pick(dp, max_pods))
-    fig.add_trace(go.Table(
-        columnwidth=[0.2, 0.8], header={"values": ["<b>where</b>", "<b>entry (as iproute2 prints it)</b>"],
-                                          "align": "left", "fill": {"color": "#e8ecf1"}},
-        cells={"values": [where, entry], "align": "left", "font": {"family": _MONO, "size": 11}, "height": 21}),
-        row=2, col=1)
-    design = ("AWS VPC CNI: routed veth pairs, no bridge" if dp.cni == "aws-vpc-cni"
-              else "kubenet: veths on the cbr0 bridge (not the VPC CNI)")
-    fig.update_layout(
-        title={"text": f"Node {_short_host(dp.node)}: its namespaces, veth pairs, routes and rules",
-               "subtitle": {"text": f"{design} · {len(dp.veths)} pods with their own namespace, "
-                                    f"{len(dp.host_network_pods)} on the host network · MTU {dp.mtu}"}, **_TITLE},
-        font=_FONT, height=int(drawing + table + 130), margin={"l": 20, "r": 20, "t": 90, "b": 10},
-        plot_bgcolor="#ffffff", hovermode="closest")
-    return fig
-
-
-def bridge_vs_routed_figure(cluster: Cluster, node: str, *, max_pods: int = 4) -> go.Figure:
-    """The same node and pods in two designs, one above the other, each labelled with the CNI that uses it.
-
-    Above, the AWS VPC CNI (EKS's default): no bridge; every pod has a routed veth pair, a /32 VPC address
-    and the 169.254.1.1 gateway (:func:`ekslib.node_dataplane.node_dataplane`). Below, the design the seed
-    notes draw: kubenet (the CNI ``bridge`` plugin) puts every host veth on the Linux bridge ``cbr0``, pods
-    share the node's pod CIDR and find each other by ARP, and their addresses are not VPC addresses
-    (:func:`ekslib.node_dataplane.bridge_dataplane`).
-
-    >>> from ekslib.kubectl import load_sample
-    >>> c = load_sample("two-node")
-    >>> fig = bridge_vs_routed_figure(c, c.nodes[0].name)
-    >>> [a.text for a in fig.layout.annotations][:1]   # doctest: +ELLIPSIS
-    ['<b>AWS VPC CNI</b> (the EKS default): ...']
-    """
-    _check_max_pods(max_pods)
-    routed, bridged = node_dataplane(cluster, node), bridge_dataplane(cluster, node)
-    rows = max(min(len(routed.veths), max_pods), 1, len(cluster.node(node).enis) - 1) + 2.4
-    titles = ("<b>AWS VPC CNI</b> (the EKS default): routed veths, no bridge; pods hold VPC addresses as /32s, "
-              f"gateway {POD_GATEWAY} (static ARP)",
-              "<b>kubenet / CNI bridge plugin</b> (what the seed notes draw; <b>not</b> the VPC CNI): veths on "
-              "the cbr0 bridge, a pod CIDR outside the VPC")
-    fig = make_subplots(rows=2, cols=1, subplot_titles=titles, vertical_spacing=0.12)
-    shown = _pick(routed, max_pods)
-    _draw_dataplane(fig, routed, 1, shown)
-    _draw_dataplane(fig, bridged, 2, shown)
-    for annotation in fig.layout.annotations[:2]:
-        annotation.update(x=0, xanchor="left", font={"size": 12})
-    fig.update_layout(
-        title={"text": f"Routed veths vs a bridge, on node {_short_host(routed.node)}",
-               "subtitle": {"text": "the same pods in two designs, and which CNI uses which"}, **_TITLE},
-        font=_FONT, height=int(2 * rows * 50 + 200), margin={"l": 20, "r": 20, "t": 110, "b": 10},
-        plot_bgcolor="#ffffff", hovermode="closest")
-    return fig

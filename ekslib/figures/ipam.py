@@ -1,16 +1,17 @@
 """Figures for ipamd's warm pool and the subnets it draws from: every function returns a plain ``go.Figure``.
 
-The numbers come from the model layer (:mod:`ekslib.ipam`, :mod:`ekslib.subnets`, :mod:`ekslib.ipam_cluster`);
+The numbers come from the model layer (:mod:`ekslib.ipam`, :mod:`ekslib.ipam`, :mod:`ekslib.ipam`);
 this module only arranges them and never displays anything.
 
 * :func:`timeline_figure`: a :func:`ekslib.ipam.simulate` timeline (pods, addresses, ENIs, EC2 calls);
 * :func:`pool_animation_figure`: ENIs and addresses filling as pods arrive one by one (play button, slider);
 * :func:`pool_figure`: one steady state (:func:`ekslib.ipam.steady_state`) as the same grid of ENI slots;
 * :func:`settings_figure`: unused addresses and EC2 calls against pods, one line per pool setting;
-* :func:`subnet_plan_figure`: what a cluster holds per subnet (:func:`ekslib.subnets.plan_subnets`);
+* :func:`subnet_plan_figure`: what a cluster holds per subnet (:func:`ekslib.ipam.plan_subnets`);
 * :func:`fragmentation_figure`: a subnet's /28 blocks: which could still be a delegated prefix;
-* :func:`cluster_figure` and :func:`cluster_waste_figure`: :func:`ekslib.ipam_cluster.simulate_cluster` runs.
+* :func:`fleet_figure` and :func:`fleet_waste_figure`: :func:`ekslib.ipam.simulate_cluster` runs.
 
+>>> from ekslib.ipam import steady_state
 >>> fig = pool_figure(steady_state("t3.medium", 1))
 >>> fig.layout.title.text
 't3.medium with 1 pod: 2 ENIs, 10 pod addresses attached, 9 unused'
@@ -33,16 +34,20 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ekslib.capacity import IPS_PER_PREFIX
+from ekslib._checks import parse_subnet
 from ekslib.errors import EkslibError
-from ekslib.figures.common import FONT as _FONT, TITLE_PLACEMENT as _TITLE_PLACEMENT
-from ekslib.ipam import (POOL_LOOP_S, NodeSimulation, PoolSettings, PoolState, pool_settings, ramp,
-                         steady_state, steady_states)
-from ekslib.subnets import PREFIX_LENGTH, PREFIX_SIZE, SubnetPlan, SubnetSpace, parse_subnet
+from ekslib.facts import IPS_PER_PREFIX, POOL_LOOP_S, PREFIX_LENGTH
+from ekslib.figures.theme import TEMPLATE
+from ekslib.ipam.planner import SubnetPlan
+from ekslib.ipam.schedules import ramp
+from ekslib.ipam.settings import PoolSettings, pool_settings
+from ekslib.ipam.simulation import NodeSimulation
+from ekslib.ipam.steady import PoolState, steady_states
+from ekslib.ipam.subnet_space import SubnetSpace
 
 __all__ = [
     "COLOURS", "settings_label", "timeline_figure", "pool_animation_figure", "pool_figure", "settings_figure",
-    "subnet_plan_figure", "fragmentation_figure", "cluster_figure", "cluster_waste_figure",
+    "subnet_plan_figure", "fragmentation_figure", "fleet_figure", "fleet_waste_figure",
 ]
 
 #: One colour per kind of address, the same in every figure of this module.
@@ -174,8 +179,8 @@ def timeline_figure(timeline: pd.DataFrame, *, title: str | None = None, unit: s
                 f"attached on {_plural(int(final['enis']), 'ENI')}, {int(final['ec2_calls'])} EC2 calls; "
                 f"one point per {POOL_LOOP_S} s pool loop; {_SOURCE_IPAMD}") if final is not None else ""
     fig.update_layout(
-        title={"text": title, "subtitle": {"text": subtitle}, **_TITLE_PLACEMENT},
-        font=_FONT, height=720, margin={"l": 70, "r": 30, "t": 110, "b": 60}, hovermode="x unified",
+        title={"text": title, "subtitle": {"text": subtitle}},
+        template=TEMPLATE, height=720, margin={"l": 70, "r": 30, "t": 110, "b": 60}, hovermode="x unified",
         legend={"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top"},
     )
     fig.update_yaxes(rangemode="tozero")
@@ -273,8 +278,8 @@ def _grid_figure(enis: int, slots: int, unit: int, title: str, subtitle: str) ->
     ticks = [0] + [j for j in range(1, slots + 1) if (j == 1 and step == 1) or j % step == 0]
     kind = "prefixes (/28, 16 addresses each)" if unit > 1 else "secondary addresses"
     fig.update_layout(
-        title={"text": title, "subtitle": {"text": subtitle}, **_TITLE_PLACEMENT},
-        font=_FONT, height=(size + 12) * (enis + 2) + 230, margin={"l": 70, "r": 30, "t": 130, "b": 60},
+        title={"text": title, "subtitle": {"text": subtitle}},
+        template=TEMPLATE, height=(size + 12) * (enis + 2) + 230, margin={"l": 70, "r": 30, "t": 130, "b": 60},
         plot_bgcolor="white",
         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         xaxis={"range": [-0.8, max(slots, 10) + 0.8], "autorange": False, "fixedrange": True, "zeroline": False,
@@ -371,6 +376,7 @@ def pool_figure(state: PoolState) -> go.Figure:
     """One steady state (:func:`ekslib.ipam.steady_state`) as the grid of ENI slots of
     :func:`pool_animation_figure`: which ENIs are attached, which slots hold pods and which are warm.
 
+    >>> from ekslib.ipam import steady_state
     >>> fig = pool_figure(steady_state("t3.small", 58, prefix_delegation=True))
     >>> [len(t.x) for t in fig.data[1:4]]
     [2, 1, 4]
@@ -433,8 +439,8 @@ def settings_figure(instance_type: str, comparison: Mapping[str, Mapping[str, An
     fig.update_layout(
         title={"text": f"{name}: addresses wasted against EC2 calls, per pool setting",
                "subtitle": {"text": "each point: the pool once it settles with that many pods (pods arriving "
-                                    f"one by one on a fresh node); {_SOURCE_IPAMD}"}, **_TITLE_PLACEMENT},
-        font=_FONT, height=620, margin={"l": 70, "r": 30, "t": 100, "b": 60},
+                                    f"one by one on a fresh node); {_SOURCE_IPAMD}"}},
+        template=TEMPLATE, height=620, margin={"l": 70, "r": 30, "t": 100, "b": 60},
         legend={"orientation": "h", "x": 0, "y": -0.1, "yanchor": "top"},
     )
     fig.update_yaxes(rangemode="tozero")
@@ -456,12 +462,12 @@ _PLAN_PARTS = (("node_ips", "node primary addresses", COLOURS["primary"]),
 
 
 def subnet_plan_figure(plans: Mapping[str, SubnetPlan]) -> go.Figure:
-    """One panel per :func:`ekslib.subnets.plan_subnets` result: a stacked bar per subnet of its usable
+    """One panel per :func:`ekslib.ipam.plan_subnets` result: a stacked bar per subnet of its usable
     addresses, split into node primaries, other ENIs' primaries, pod addresses assigned and warm, and free;
     the text above each bar says how many more nodes or pods fit before EC2 refuses. Each panel has its own
     scale (a /19 holds 32 times a /24).
 
-    >>> from ekslib.subnets import plan_subnets
+    >>> from ekslib.ipam import plan_subnets
     >>> fig = subnet_plan_figure({"three /24s": plan_subnets(["10.0.0.0/24"], [("m5.large", 4)])})
     >>> fig.data[0].x
     (4,)
@@ -504,10 +510,9 @@ def subnet_plan_figure(plans: Mapping[str, SubnetPlan]) -> go.Figure:
                                y=name, yshift=19, showarrow=False, font={"size": 11, "color": "#222"})
     fig.update_layout(
         title={"text": "Addresses per subnet: who holds them, and what still fits",
-               "subtitle": {"text": "every pool settled at the node groups' pods (ekslib.subnets.plan_subnets); "
-                                    "5 addresses of each subnet are AWS's (Amazon VPC User Guide)"},
-               **_TITLE_PLACEMENT},
-        barmode="stack", bargap=0.5, font=_FONT, height=170 + 190 * len(plans),
+               "subtitle": {"text": "every pool settled at the node groups' pods (ekslib.ipam.plan_subnets); "
+                                    "5 addresses of each subnet are AWS's (Amazon VPC User Guide)"}},
+        barmode="stack", bargap=0.5, template=TEMPLATE, height=170 + 190 * len(plans),
         margin={"l": 70, "r": 30, "t": 110, "b": 60},
         legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top", "traceorder": "normal"},
     )
@@ -524,16 +529,16 @@ def fragmentation_figure(subnet: Any, used_addresses: Iterable[Any] = (), *, max
     ``InsufficientCidrBlocks`` though addresses are free. Subnets of more than ``max_blocks`` /28s (a /22)
     are refused.
 
-    >>> from ekslib.subnets import fragmented_subnet
+    >>> from ekslib.ipam import fragmented_subnet
     >>> fig = fragmentation_figure(*fragmented_subnet("10.0.0.0/24"))
     >>> fig.layout.title.text
     '10.0.0.0/24: 235 free addresses, 0 free aligned /28s: a prefix request fails (InsufficientCidrBlocks)'
     """
     network = parse_subnet(subnet)
-    blocks = network.num_addresses // PREFIX_SIZE if network.prefixlen <= 28 else 1
+    blocks = network.num_addresses // IPS_PER_PREFIX if network.prefixlen <= 28 else 1
     if blocks > max_blocks:
         raise EkslibError(f"subnet {network} has {blocks} /28 blocks: fragmentation_figure draws at most "
-                          f"{max_blocks} (a /{32 - (max_blocks * PREFIX_SIZE).bit_length() + 1}); pass a smaller "
+                          f"{max_blocks} (a /{32 - (max_blocks * IPS_PER_PREFIX).bit_length() + 1}); pass a smaller "
                           f"subnet or a larger max_blocks")
     used = list(used_addresses)
     space = SubnetSpace(network, used)
@@ -546,10 +551,10 @@ def fragmentation_figure(subnet: Any, used_addresses: Iterable[Any] = (), *, max
     names = ("free in a free /28 (prefix possible)", "free, but its /28 holds a used address", "in use",
              "reserved by AWS")
     for b in range(blocks):
-        start = base + b * PREFIX_SIZE
+        start = base + b * IPS_PER_PREFIX
         labels.append(str(ipaddress.IPv4Network((start, PREFIX_LENGTH))))
         z_row, h_row = [], []
-        for offset in range(PREFIX_SIZE):
+        for offset in range(IPS_PER_PREFIX):
             value = start + offset
             address = ipaddress.IPv4Address(value)
             if value in reserved:
@@ -567,7 +572,7 @@ def fragmentation_figure(subnet: Any, used_addresses: Iterable[Any] = (), *, max
     for k, colour in enumerate(colours):
         scale += [[k / 4, colour], [(k + 1) / 4, colour]]
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(PREFIX_SIZE)), y=labels, zmin=-0.5, zmax=3.5, colorscale=scale, xgap=1, ygap=1,
+        z=z, x=list(range(IPS_PER_PREFIX)), y=labels, zmin=-0.5, zmax=3.5, colorscale=scale, xgap=1, ygap=1,
         hovertext=hover, hoverinfo="text", showscale=False))
     for k, name in enumerate(names):  # a legend for the four colours
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
@@ -579,9 +584,8 @@ def fragmentation_figure(subnet: Any, used_addresses: Iterable[Any] = (), *, max
         title={"text": f"{network}: {free} free addresses, {len(free_blocks)} free aligned /28s: {verdict}",
                "subtitle": {"text": "one row per /28 block, one column per address in it (offset 0 to 15); a "
                                     "delegated prefix must be a whole, aligned, unused /28 (EC2 User Guide, "
-                                    "'Assign prefixes to network interfaces')"},
-               **_TITLE_PLACEMENT},
-        font=_FONT, height=max(320, 18 * blocks + 230), margin={"l": 120, "r": 30, "t": 100, "b": 40},
+                                    "'Assign prefixes to network interfaces')"}},
+        template=TEMPLATE, height=max(320, 18 * blocks + 230), margin={"l": 120, "r": 30, "t": 100, "b": 40},
         plot_bgcolor="white", legend={"orientation": "h", "x": 0, "y": 0, "yanchor": "top"},
         xaxis={"side": "top", "dtick": 1, "showgrid": False},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False},
@@ -593,13 +597,13 @@ def fragmentation_figure(subnet: Any, used_addresses: Iterable[Any] = (), *, max
 # ------------------------------------------------------------------------------------------ 6. clusters
 
 
-def cluster_figure(timeline: pd.DataFrame, *, unit: str | None = None) -> go.Figure:
-    """Three panels over time for a :func:`ekslib.ipam_cluster.simulate_cluster` run: pods running and pending
+def fleet_figure(timeline: pd.DataFrame, *, unit: str | None = None) -> go.Figure:
+    """Three panels over time for a :func:`ekslib.ipam.simulate_cluster` run: pods running and pending
     (whole cluster), free addresses left in each subnet, and warm addresses per subnet.
 
-    >>> from ekslib.ipam_cluster import simulate_cluster, NodeGroup
-    >>> run = simulate_cluster(["10.0.0.0/24"], [NodeGroup("t3.medium", 3)], duration_s=300)
-    >>> [t.name for t in cluster_figure(run).data][:3]
+    >>> from ekslib.ipam import simulate_cluster, FleetGroup
+    >>> run = simulate_cluster(["10.0.0.0/24"], [FleetGroup("t3.medium", 3)], duration_s=300)
+    >>> [t.name for t in fleet_figure(run).data][:3]
     ['pods running', 'pods pending', 'free: 10.0.0.0/24']
     """
     _require(timeline, ("time_s", "subnet", "pods_running", "pods_pending", "warm", "subnet_free", "ec2_calls"),
@@ -637,8 +641,8 @@ def cluster_figure(timeline: pd.DataFrame, *, unit: str | None = None) -> go.Fig
                "subtitle": {"text": f"at the end: {int(last['pods_running']):,} pods running, "
                                     f"{int(last['pods_pending']):,} pending, {int(last['warm']):,} warm addresses, "
                                     f"{int(last['ec2_calls']):,} EC2 calls, {int(last['failures']):,} refused "
-                                    "allocations (ekslib.ipam_cluster)"}, **_TITLE_PLACEMENT},
-        font=_FONT, height=680, margin={"l": 70, "r": 30, "t": 110, "b": 60}, hovermode="x unified",
+                                    "allocations (ekslib.ipam)"}},
+        template=TEMPLATE, height=680, margin={"l": 70, "r": 30, "t": 110, "b": 60}, hovermode="x unified",
         legend={"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top"},
     )
     fig.update_yaxes(rangemode="tozero")
@@ -654,18 +658,18 @@ def _unit_of(axis_title: str) -> str:
     return {"time (seconds)": "s", "time (minutes)": "min", "time (hours)": "h"}[axis_title]
 
 
-def cluster_waste_figure(runs: Mapping[str, pd.DataFrame]) -> go.Figure:
-    """Pool settings compared across a cluster: for each :func:`ekslib.ipam_cluster.simulate_cluster` run, the
+def fleet_waste_figure(runs: Mapping[str, pd.DataFrame]) -> go.Figure:
+    """Pool settings compared across a cluster: for each :func:`ekslib.ipam.simulate_cluster` run, the
     pods it ran and the warm addresses it held on average, and the EC2 calls it made per hour. Compare runs
     with the same pods (e.g. the same ``max_pods``): prefix mode raises max pods, and the workload with it.
 
-    >>> from ekslib.ipam_cluster import simulate_cluster, NodeGroup
-    >>> runs = {"default": simulate_cluster(["10.0.0.0/24"], [NodeGroup("t3.medium", 3)], duration_s=600)}
-    >>> cluster_waste_figure(runs).data[0].y
+    >>> from ekslib.ipam import simulate_cluster, FleetGroup
+    >>> runs = {"default": simulate_cluster(["10.0.0.0/24"], [FleetGroup("t3.medium", 3)], duration_s=600)}
+    >>> fleet_waste_figure(runs).data[0].y
     ('default',)
     """
     if not runs:
-        raise EkslibError("cluster_waste_figure needs at least one run: {'label': simulate_cluster(...)}")
+        raise EkslibError("fleet_waste_figure needs at least one run: {'label': simulate_cluster(...)}")
     labels, pods, warm, calls, spans = [], [], [], [], set()
     for label, run in runs.items():
         _require(run, ("time_s", "warm", "ec2_calls", "pods_running"), "simulate_cluster() timeline")
@@ -689,10 +693,14 @@ def cluster_waste_figure(runs: Mapping[str, pd.DataFrame]) -> go.Figure:
         fig.update_xaxes(range=[0, max(values) * 1.3 or 1], row=1, col=c)
     hours_text = f"{spans.pop():g} simulated hours" if len(spans) == 1 else "runs of different lengths"
     fig.update_layout(
-        title={"text": "The warm pool's trade-off across a cluster: addresses held against EC2 calls",
-               "subtitle": {"text": f"same nodes, workload and seed for every setting; {hours_text} "
-                                    "(ekslib.ipam_cluster)"}, **_TITLE_PLACEMENT},
-        font=_FONT, showlegend=False, height=190 + 55 * len(labels), margin={"l": 70, "r": 40, "t": 120, "b": 40},
+        title={
+            "text": "The warm pool's trade-off across a cluster: addresses held against EC2 calls",
+            "subtitle": {"text": f"same nodes, workload and seed for every setting; {hours_text} (ekslib.ipam)"},
+        },
+        template=TEMPLATE,
+        showlegend=False,
+        height=190 + 55 * len(labels),
+        margin={"l": 70, "r": 40, "t": 120, "b": 40},
     )
     fig.update_yaxes(automargin=True)
     return fig

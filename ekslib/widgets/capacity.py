@@ -15,9 +15,10 @@ import html
 
 import ipywidgets as widgets
 
-from ekslib.capacity import DEFAULT_CNI_VERSION, Explanation, explain_max_pods
-from ekslib.data import families, instance_type_info, sizes_of
+from ekslib.capacity import Explanation, explain_max_pods
+from ekslib.facts import DEFAULT_CNI_VERSION
 from ekslib.figures.capacity import explanation_figure, modes_figure
+from ekslib.sources.instance_types import families, instance_type_info, sizes_of
 from ekslib.widgets.common import guarded, show_figure
 
 

@@ -1,4 +1,4 @@
-"""A thin GUI over :mod:`ekslib.cluster_build` and :mod:`ekslib.figures.cluster`: build a cluster, see it, pick a
+"""A thin GUI over :mod:`ekslib.cluster` and :mod:`ekslib.figures.cluster`: build a cluster, see it, pick a
 node or pod to highlight its ENI and addresses.
 
 >>> from ekslib.widgets.cluster import ClusterExplorer
@@ -17,11 +17,12 @@ import html
 
 import ipywidgets as widgets
 
-from ekslib.cluster import Cluster
-from ekslib.cluster_build import DEFAULT_WORKLOADS, NodeGroup, Workload, build_cluster
+from ekslib.cluster.build import build_cluster
+from ekslib.cluster.kubectl import load_sample
+from ekslib.cluster.model import Cluster
+from ekslib.cluster.spec import DEFAULT_WORKLOADS, NodeGroup, Workload
 from ekslib.figures.cluster import DETAIL_LIMIT, cluster_figure, selection_table
-from ekslib.kube_sources import sample_names
-from ekslib.kubectl import load_sample
+from ekslib.sources.kube import sample_names
 from ekslib.widgets.common import guarded, show_figure
 
 __all__ = ["ClusterExplorer", "BUILD", "GIVEN", "SELECT_PODS"]
@@ -36,9 +37,9 @@ class ClusterExplorer(widgets.VBox):
     """Node groups, workloads and VPC CNI mode in; the cluster figure, a highlight and its addresses out.
 
     ``cluster`` holds the latest :class:`~ekslib.cluster.Cluster` (None after bad input, when ``message``
-    says what is wrong). Building is :func:`ekslib.cluster_build.build_cluster`'s, drawing
+    says what is wrong). Building is :func:`ekslib.cluster.build_cluster`'s, drawing
     :func:`ekslib.figures.cluster.cluster_figure`'s, the listing :func:`~ekslib.figures.cluster.selection_table`'s.
-    Pass ``cluster`` (e.g. your own, from :func:`ekslib.kubectl.from_kubectl`) to explore it instead.
+    Pass ``cluster`` (e.g. your own, from :func:`ekslib.cluster.from_kubectl`) to explore it instead.
     """
 
     def __init__(self, cluster: Cluster | None = None, *, seed: int = 0) -> None:

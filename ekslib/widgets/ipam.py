@@ -16,9 +16,10 @@ import html
 
 import ipywidgets as widgets
 
-from ekslib.data import instance_type_info
 from ekslib.figures.ipam import pool_figure, settings_label
-from ekslib.ipam import PoolSettings, PoolState, node_limits, steady_state
+from ekslib.ipam.settings import PoolSettings, node_limits
+from ekslib.ipam.steady import PoolState, steady_state
+from ekslib.sources.instance_types import instance_type_info
 from ekslib.widgets.common import guarded, show_figure
 
 #: The mode toggle: (label, prefix_delegation).

@@ -41,91 +41,45 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from ekslib.capacity import HOST_NETWORK_PODS
+from ekslib._checks import parse_ipv4_network
 from ekslib.capacity import max_pods as capacity_max_pods
-from ekslib.cluster import (DEFAULT_VETH_PREFIX, NODE_PORT_RANGE, RESERVED_PER_SUBNET, Cluster, Eni, Node, Pod,
-                            Service, ServicePort, Subnet, Vpc, check_veth_prefix, default_service_cidr,
-                            parse_ipv4_network, select_endpoints, validate, veth_name)
-from ekslib.data import instance_type_info
+from ekslib.cluster.invariants import validate
+from ekslib.cluster.model import (
+    Cluster,
+    Eni,
+    Node,
+    Pod,
+    Service,
+    ServicePort,
+    Subnet,
+    Vpc,
+    check_veth_prefix,
+    default_service_cidr,
+    select_endpoints,
+    veth_name,
+)
+from ekslib.cluster.spec import (
+    _NAME_ALPHABET,
+    DEFAULT_REGION,
+    DEFAULT_VPC_CIDR,
+    DEFAULT_WORKLOADS,
+    SYSTEM_WORKLOADS,
+    NodeGroup,
+    Workload,
+)
 from ekslib.errors import EkslibError
-from ekslib.ipam import PoolSettings, node_limits, pool_settings, steady_state
-from ekslib.subnets import INSUFFICIENT_CIDR_BLOCKS, INSUFFICIENT_FREE_ADDRESSES, SubnetSpace
-
-__all__ = [
-    "NodeGroup", "ServiceSpec", "Workload", "SYSTEM_WORKLOADS", "DEFAULT_WORKLOADS", "DEFAULT_VPC_CIDR",
-    "default_subnets", "build_cluster",
-]
-
-#: eksctl's default VPC CIDR (eksctl User Guide, "VPC Configuration").
-DEFAULT_VPC_CIDR = "192.168.0.0/16"
-DEFAULT_REGION = "us-west-2"
-#: Characters Kubernetes uses in generated names (k8s.io/apimachinery ``util/rand``: no vowels, no 0/1/3).
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-@dataclass(frozen=True)
-class NodeGroup:
-    """``count`` nodes of ``instance_type``; ``az`` pins them to one zone, else they spread over all.
-
-    ``max_pods`` overrides kubelet's max pods (default: :func:`ekslib.capacity.max_pods`).
-    """
-
-    instance_type: str
-    count: int = 1
-    az: str | None = None
-    name: str = ""
-    max_pods: int | None = None
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """The Service a workload asks for: type, port, target port, and for NodePort/LoadBalancer the policy."""
-
-    type: str = "ClusterIP"
-    port: int = 80
-    target_port: int | str = 8080
-    protocol: str = "TCP"
-    node_port: int | None = None
-    external_traffic_policy: str = "Cluster"
-    port_name: str = "http"
-
-
-@dataclass(frozen=True)
-class Workload:
-    """A Deployment (``replicas`` pods) or a DaemonSet (one pod per node), optionally with a Service.
-
-    Pods carry ``labels`` (default ``{"app": name}``); the Service selects them by those labels.
-    """
-
-    name: str
-    replicas: int = 1
-    namespace: str = "default"
-    kind: str = "Deployment"
-    host_network: bool = False
-    labels: Mapping[str, str] = field(default_factory=dict)
-    service: ServiceSpec | None = None
-
-    @property
-    def selector(self) -> dict[str, str]:
-        """The labels the workload's pods carry and its Service selects."""
-        return dict(self.labels) or {"app": self.name}
-
-
-#: What every EKS cluster runs: the VPC CNI (aws-node) and kube-proxy DaemonSets on the host network, and the
-#: coredns Deployment with 2 replicas (Amazon EKS add-ons' defaults).
-SYSTEM_WORKLOADS: tuple[Workload, ...] = (
-    Workload("aws-node", namespace="kube-system", kind="DaemonSet", host_network=True, labels={"k8s-app": "aws-node"}),
-    Workload("kube-proxy", namespace="kube-system", kind="DaemonSet", host_network=True,
-             labels={"k8s-app": "kube-proxy"}),
-    Workload("coredns", 2, namespace="kube-system", labels={"k8s-app": "kube-dns"}),
+from ekslib.facts import (
+    DEFAULT_VETH_PREFIX,
+    HOST_NETWORK_PODS,
+    INSUFFICIENT_CIDR_BLOCKS,
+    INSUFFICIENT_FREE_ADDRESSES,
+    NODE_PORT_RANGE,
+    RESERVED_PER_SUBNET,
 )
-#: The example applications used when ``workloads`` is not given: a LoadBalancer with
-#: ``externalTrafficPolicy: Local`` (the seed notes' case) and a NodePort.
-DEFAULT_WORKLOADS: tuple[Workload, ...] = (
-    Workload("web", 3, service=ServiceSpec("LoadBalancer", 80, 8080, external_traffic_policy="Local")),
-    Workload("api", 2, service=ServiceSpec("NodePort", 8080, 8080, node_port=30080)),
-)
-
+from ekslib.ipam.settings import PoolSettings, node_limits, pool_settings
+from ekslib.ipam.steady import steady_state
+from ekslib.ipam.subnet_space import SubnetSpace
+from ekslib.sources.instance_types import instance_type_info
 
 # ----------------------------------------------------------------------------------------------- inputs
 
@@ -161,7 +115,9 @@ def _node_groups(node_groups: Iterable[Any]) -> list[NodeGroup]:
         info = instance_type_info(g.instance_type)
         if isinstance(g.count, bool) or not isinstance(g.count, int) or g.count < 0:
             raise EkslibError(f"node group {label}: count {g.count!r} is not a whole number >= 0")
-        if g.max_pods is not None and (isinstance(g.max_pods, bool) or not isinstance(g.max_pods, int) or g.max_pods < 1):
+        if g.max_pods is not None and (
+            isinstance(g.max_pods, bool) or not isinstance(g.max_pods, int) or g.max_pods < 1
+        ):
             raise EkslibError(f"node group {label}: max_pods {g.max_pods!r} is not a whole number >= 1")
         name = g.name or f"ng-{info.instance_type.replace('.', '-')}"
         while name in names:
@@ -177,8 +133,10 @@ def _workloads(workloads: Iterable[Any] | None, system_pods: bool) -> list[Workl
     given = DEFAULT_WORKLOADS if workloads is None else workloads
     if isinstance(given, (str, Workload, Mapping)):
         given = [given]
-    items = [_coerce(w, Workload, "workload", ("name", "replicas", "namespace", "kind", "host_network", "labels",
-                                              "service")) for w in given]
+    items = [
+        _coerce(w, Workload, "workload", ("name", "replicas", "namespace", "kind", "host_network", "labels", "service"))
+        for w in given
+    ]
     result = (list(SYSTEM_WORKLOADS) if system_pods else []) + items
     seen: set[tuple[str, str]] = set()
     for w in result:
@@ -195,16 +153,20 @@ def _workloads(workloads: Iterable[Any] | None, system_pods: bool) -> list[Workl
             if s.type not in ("ClusterIP", "NodePort", "LoadBalancer"):
                 raise EkslibError(f"{where}: service type {s.type!r} is not ClusterIP, NodePort or LoadBalancer")
             if s.external_traffic_policy not in ("Cluster", "Local"):
-                raise EkslibError(f"{where}: external_traffic_policy {s.external_traffic_policy!r} is not "
-                                  f"'Cluster' or 'Local'")
+                raise EkslibError(
+                    f"{where}: external_traffic_policy {s.external_traffic_policy!r} is not 'Cluster' or 'Local'"
+                )
             if s.node_port is not None and not NODE_PORT_RANGE[0] <= s.node_port <= NODE_PORT_RANGE[1]:
-                raise EkslibError(f"{where}: node_port {s.node_port} is outside the NodePort range "
-                                  f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}")
+                raise EkslibError(
+                    f"{where}: node_port {s.node_port} is outside the NodePort range "
+                    f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}"
+                )
     return result
 
 
-def default_subnets(vpc_cidr: str | IPv4Network = DEFAULT_VPC_CIDR, region: str = DEFAULT_REGION,
-                    zones: int = 3) -> list[Subnet]:
+def default_subnets(
+    vpc_cidr: str | IPv4Network = DEFAULT_VPC_CIDR, region: str = DEFAULT_REGION, zones: int = 3
+) -> list[Subnet]:
     """eksctl's layout: the VPC cut into 8 equal subnets, the first ``zones`` public, the next ``zones`` private.
 
     Ids are left empty (:func:`build_cluster` gives them seeded ids).
@@ -214,16 +176,22 @@ def default_subnets(vpc_cidr: str | IPv4Network = DEFAULT_VPC_CIDR, region: str 
     """
     vpc = parse_ipv4_network(vpc_cidr, "vpc_cidr")
     if vpc.prefixlen > 25:
-        raise EkslibError(f"vpc_cidr {vpc} is too small to cut into 8 subnets (a VPC is /16 to /28; use /25 or larger "
-                          f"here, or pass subnets=)")
+        raise EkslibError(
+            f"vpc_cidr {vpc} is too small to cut into 8 subnets (a VPC is /16 to /28; use /25 or larger "
+            f"here, or pass subnets=)"
+        )
     if not 1 <= zones <= 4:
         raise EkslibError(f"zones={zones}: the 8-way layout has room for 1 to 4 zones")
     blocks = list(vpc.subnets(prefixlen_diff=3))
     letters = "abcd"
-    out = [Subnet("", f"{region}{letters[i]}", blocks[i], public=True, name=f"public-{region}{letters[i]}")
-           for i in range(zones)]
-    out += [Subnet("", f"{region}{letters[i]}", blocks[zones + i], name=f"private-{region}{letters[i]}")
-            for i in range(zones)]
+    out = [
+        Subnet("", f"{region}{letters[i]}", blocks[i], public=True, name=f"public-{region}{letters[i]}")
+        for i in range(zones)
+    ]
+    out += [
+        Subnet("", f"{region}{letters[i]}", blocks[zones + i], name=f"private-{region}{letters[i]}")
+        for i in range(zones)
+    ]
     return out
 
 
@@ -240,13 +208,21 @@ def _subnets(subnets: Iterable[Any] | None, vpc: IPv4Network, region: str) -> li
         elif isinstance(item, Sequence) and not isinstance(item, str) and len(item) in (2, 3):
             data = dict(zip(("az", "cidr", "public"), item))
         else:
-            raise EkslibError(f"subnets[{i}] {item!r} is not valid: give a Subnet, a dict "
-                              f"{{'az': ..., 'cidr': ..., 'public': False}} or a tuple (az, cidr[, public])")
+            raise EkslibError(
+                f"subnets[{i}] {item!r} is not valid: give a Subnet, a dict "
+                f"{{'az': ..., 'cidr': ..., 'public': False}} or a tuple (az, cidr[, public])"
+            )
         if "az" not in data or "cidr" not in data:
             raise EkslibError(f"subnets[{i}] {item!r}: needs 'az' and 'cidr'")
-        out.append(Subnet(str(data.get("id", "")), str(data["az"]),
-                          parse_ipv4_network(data["cidr"], f"subnets[{i}] cidr"),
-                          bool(data.get("public", False)), str(data.get("name", ""))))
+        out.append(
+            Subnet(
+                str(data.get("id", "")),
+                str(data["az"]),
+                parse_ipv4_network(data["cidr"], f"subnets[{i}] cidr"),
+                bool(data.get("public", False)),
+                str(data.get("name", "")),
+            )
+        )
     if not any(not s.public for s in out):
         raise EkslibError("subnets has no private subnet: nodes go to subnets with public=False")
     return out
@@ -258,16 +234,26 @@ def _subnets(subnets: Iterable[Any] | None, vpc: IPv4Network, region: str) -> li
 def _exhausted(subnet: Subnet, space: SubnetSpace, prefix: bool) -> EkslibError:
     """The error for a subnet that cannot give the next address (or aligned /28 prefix)."""
     need, code, advice = (
-        ("1 more wholly free, aligned /28 prefix", INSUFFICIENT_CIDR_BLOCKS,
-         "Prefix mode needs whole free /28 blocks: use larger or more subnets (or a subnet CIDR reservation "
-         "for prefixes), or fewer nodes or pods") if prefix else
-        ("1 more address", INSUFFICIENT_FREE_ADDRESSES,
-         "Use larger or more subnets, or fewer nodes, pods or warm addresses (the default WARM_ENI_TARGET=1 "
-         "holds a whole spare ENI per node)"))
+        (
+            "1 more wholly free, aligned /28 prefix",
+            INSUFFICIENT_CIDR_BLOCKS,
+            "Prefix mode needs whole free /28 blocks: use larger or more subnets (or a subnet CIDR reservation "
+            "for prefixes), or fewer nodes or pods",
+        )
+        if prefix
+        else (
+            "1 more address",
+            INSUFFICIENT_FREE_ADDRESSES,
+            "Use larger or more subnets, or fewer nodes, pods or warm addresses (the default WARM_ENI_TARGET=1 "
+            "holds a whole spare ENI per node)",
+        )
+    )
     taken = subnet.usable - space.free_count
-    return EkslibError(f"subnet {subnet.id} ({subnet.cidr}, {subnet.az}) is out of addresses (EC2: {code}): {need} "
-                       f"is needed but {taken} of its {subnet.usable} usable addresses ({subnet.size} - "
-                       f"{RESERVED_PER_SUBNET} reserved by AWS) are taken. {advice}")
+    return EkslibError(
+        f"subnet {subnet.id} ({subnet.cidr}, {subnet.az}) is out of addresses (EC2: {code}): {need} "
+        f"is needed but {taken} of its {subnet.usable} usable addresses ({subnet.size} - "
+        f"{RESERVED_PER_SUBNET} reserved by AWS) are taken. {advice}"
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -313,7 +299,8 @@ def _place_replicas(workload: Workload, plans: list[_NodePlan], rng: random.Rand
             raise EkslibError(
                 f"workload {workload.namespace}/{workload.name}: replica {len(chosen) + 1} of {workload.replicas} "
                 f"does not fit: every node is at its max pods ({_max_pods_text(plans)}: {total} pods in all, "
-                f"all placed). Add nodes, choose a larger instance type, or enable prefix delegation")
+                f"all placed). Add nodes, choose a larger instance type, or enable prefix delegation"
+            )
         for zone_nodes in by_zone.values():
             zone_nodes.sort(key=lambda p: (per_node[p.name], len(p.pods), rank[p.name]))
         zones = sorted(by_zone, key=lambda z: (per_zone[z], z))
@@ -353,7 +340,8 @@ def _mac(rng: random.Random) -> str:
 
 
 def _node_name(address: IPv4Address, region: str) -> str:
-    """EKS's node name for an address: ``ip-192-168-101-23.us-west-2.compute.internal`` (``ec2.internal`` in us-east-1)."""
+    """EKS's node name for an address: ``ip-192-168-101-23.us-west-2.compute.internal``
+    (``ec2.internal`` in us-east-1)."""
     domain = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
     return f"ip-{str(address).replace('.', '-')}.{domain}"
 
@@ -401,9 +389,17 @@ def build_cluster(
     veth_prefix = check_veth_prefix(veth_prefix)
     vpc_net = parse_ipv4_network(vpc_cidr, "vpc_cidr")
     layout = _subnets(subnets, vpc_net, region)
-    ipam_settings = {k: v for k, v in (("warm_eni_target", warm_eni_target), ("warm_prefix_target", warm_prefix_target),
-                                       ("warm_ip_target", warm_ip_target), ("minimum_ip_target", minimum_ip_target),
-                                       ("max_eni", max_eni)) if v is not None}
+    ipam_settings = {
+        k: v
+        for k, v in (
+            ("warm_eni_target", warm_eni_target),
+            ("warm_prefix_target", warm_prefix_target),
+            ("warm_ip_target", warm_ip_target),
+            ("minimum_ip_target", minimum_ip_target),
+            ("max_eni", max_eni),
+        )
+        if v is not None
+    }
 
     vpc = Vpc(f"vpc-{_hex(rng, 17)}", (vpc_net,))
     subnet_list = [s if s.id else Subnet(f"subnet-{_hex(rng, 17)}", s.az, s.cidr, s.public, s.name) for s in layout]
@@ -416,11 +412,13 @@ def build_cluster(
     plans: list[_NodePlan] = []
     for group in groups:
         if group.az is not None and group.az not in zones:
-            raise EkslibError(f"node group {group.name}: az {group.az!r} has no private subnet; zones with one: "
-                              f"{', '.join(zones)}")
+            raise EkslibError(
+                f"node group {group.name}: az {group.az!r} has no private subnet; zones with one: {', '.join(zones)}"
+            )
         group_zones = [group.az] if group.az else zones
-        limit = group.max_pods or capacity_max_pods(group.instance_type, prefix_delegation=prefix_delegation,
-                                                   ceiling=prefix_delegation)
+        limit = group.max_pods or capacity_max_pods(
+            group.instance_type, prefix_delegation=prefix_delegation, ceiling=prefix_delegation
+        )
         for i in range(group.count):
             az = group_zones[i % len(group_zones)]
             in_zone = [s for s in private if s.az == az]
@@ -428,8 +426,9 @@ def build_cluster(
             address = spaces[subnet.id].allocate_address()
             if address is None:
                 raise _exhausted(subnet, spaces[subnet.id], False)
-            plans.append(_NodePlan(_node_name(address, region), group, az, subnet, address,
-                                   f"i-{_hex(rng, 17)}", limit))
+            plans.append(
+                _NodePlan(_node_name(address, region), group, az, subnet, address, f"i-{_hex(rng, 17)}", limit)
+            )
 
     # 3. pods on nodes: DaemonSets first (they run everywhere), then Deployments
     names_taken: dict[str, set[str]] = {}
@@ -443,15 +442,21 @@ def build_cluster(
     for workload in [w for w in wanted if w.kind == "DaemonSet"]:
         for plan in plans:
             if len(plan.pods) >= plan.max_pods:
-                raise EkslibError(f"workload {workload.namespace}/{workload.name}: the DaemonSet pod does not fit on "
-                                  f"node {plan.name}: max pods {plan.max_pods} ({plan.group.instance_type}) is "
-                                  f"already taken by other DaemonSets")
+                raise EkslibError(
+                    f"workload {workload.namespace}/{workload.name}: the DaemonSet pod does not fit on "
+                    f"node {plan.name}: max pods {plan.max_pods} ({plan.group.instance_type}) is "
+                    f"already taken by other DaemonSets"
+                )
             labels = {**workload.selector, "controller-revision-hash": _random_name(rng, 10)}
             plan.pods.append((workload, unique_name(workload.namespace, workload.name), labels))
     for workload in [w for w in wanted if w.kind == "Deployment"]:
         template_hash = _random_name(rng, 10)
         for plan, index in _place_replicas(workload, plans, rng):
-            plan.pods[index] = (workload, unique_name(workload.namespace, f"{workload.name}-{template_hash}"), {**workload.selector, "pod-template-hash": template_hash})
+            plan.pods[index] = (
+                workload,
+                unique_name(workload.namespace, f"{workload.name}-{template_hash}"),
+                {**workload.selector, "pod-template-hash": template_hash},
+            )
 
     # 4-5. ENIs, warm pool and pod addresses
     nodes: list[Node] = []
@@ -471,7 +476,8 @@ def build_cluster(
                 f"VPC addresses but ipamd gives at most {capacity} ({limits.pod_enis} ENIs x "
                 f"{limits.slots_per_eni} slots{' x 16' if limits.prefix_mode else ''}, and max pods "
                 f"{plan.max_pods} less {HOST_NETWORK_PODS} host-network pods). On a real node the extra pods stay in "
-                f"ContainerCreating with 'failed to assign an IP address'")
+                f"ContainerCreating with 'failed to assign an IP address'"
+            )
         per_eni = _steady_per_eni(info.instance_type, len(vpc_pods), settings)
         space = spaces[plan.subnet.id]
 
@@ -485,41 +491,105 @@ def build_cluster(
         for device, slots in enumerate(per_eni):
             primary = plan.address if device == 0 else take(False)
             if limits.prefix_mode:
-                eni = Eni(f"eni-{_hex(rng, 17)}", plan.name, device, plan.subnet.id, primary,
-                          prefixes=tuple(take(True) for _ in range(slots)), mac=_mac(rng))
+                eni = Eni(
+                    f"eni-{_hex(rng, 17)}",
+                    plan.name,
+                    device,
+                    plan.subnet.id,
+                    primary,
+                    prefixes=tuple(take(True) for _ in range(slots)),
+                    mac=_mac(rng),
+                )
             else:
-                eni = Eni(f"eni-{_hex(rng, 17)}", plan.name, device, plan.subnet.id, primary,
-                          secondary_ips=tuple(take(False) for _ in range(slots)), mac=_mac(rng))
+                eni = Eni(
+                    f"eni-{_hex(rng, 17)}",
+                    plan.name,
+                    device,
+                    plan.subnet.id,
+                    primary,
+                    secondary_ips=tuple(take(False) for _ in range(slots)),
+                    mac=_mac(rng),
+                )
             enis.append(eni)
         free = ((eni, address) for eni in enis for address in eni.pod_addresses())
         for workload, pod_name, labels in plan.pods:
             owner_kind = "DaemonSet" if workload.kind == "DaemonSet" else "ReplicaSet"
             owner_name = workload.name if workload.kind == "DaemonSet" else pod_name.rsplit("-", 1)[0]
             if workload.host_network:
-                pods.append(Pod(workload.namespace, pod_name, plan.name, plan.address, True, enis[0].id, None,
-                                labels, owner_kind, owner_name))
+                pods.append(
+                    Pod(
+                        workload.namespace,
+                        pod_name,
+                        plan.name,
+                        plan.address,
+                        True,
+                        enis[0].id,
+                        None,
+                        labels,
+                        owner_kind,
+                        owner_name,
+                    )
+                )
             else:
                 eni, address = next(free)
-                pods.append(Pod(workload.namespace, pod_name, plan.name, address, False, eni.id,
-                                veth_name(workload.namespace, pod_name, veth_prefix), labels, owner_kind, owner_name))
+                pods.append(
+                    Pod(
+                        workload.namespace,
+                        pod_name,
+                        plan.name,
+                        address,
+                        False,
+                        eni.id,
+                        veth_name(workload.namespace, pod_name, veth_prefix),
+                        labels,
+                        owner_kind,
+                        owner_name,
+                    )
+                )
         labels = {
-            "kubernetes.io/hostname": plan.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-            "node.kubernetes.io/instance-type": info.instance_type, "topology.kubernetes.io/region": region,
-            "topology.kubernetes.io/zone": plan.az, "eks.amazonaws.com/nodegroup": plan.group.name,
+            "kubernetes.io/hostname": plan.name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "node.kubernetes.io/instance-type": info.instance_type,
+            "topology.kubernetes.io/region": region,
+            "topology.kubernetes.io/zone": plan.az,
+            "eks.amazonaws.com/nodegroup": plan.group.name,
             "eks.amazonaws.com/capacityType": "ON_DEMAND",
         }
-        nodes.append(Node(plan.name, info.instance_type, plan.az, plan.address, plan.subnet.id, tuple(enis),
-                          plan.max_pods, plan.instance_id, plan.group.name, labels))
+        nodes.append(
+            Node(
+                plan.name,
+                info.instance_type,
+                plan.az,
+                plan.address,
+                plan.subnet.id,
+                tuple(enis),
+                plan.max_pods,
+                plan.instance_id,
+                plan.group.name,
+                labels,
+            )
+        )
 
     # 6. services
     services = _services(wanted, pods, svc_cidr, region, rng)
-    cluster = Cluster(name, vpc, tuple(subnet_list), tuple(nodes), tuple(pods), tuple(services), svc_cidr,
-                      prefix_delegation, veth_prefix)
+    cluster = Cluster(
+        name,
+        vpc,
+        tuple(subnet_list),
+        tuple(nodes),
+        tuple(pods),
+        tuple(services),
+        svc_cidr,
+        prefix_delegation,
+        veth_prefix,
+    )
     return validate(cluster) if check else cluster
 
 
-def _services(wanted: list[Workload], pods: list[Pod], cidr: IPv4Network, region: str,
-              rng: random.Random) -> list[Service]:
+def _services(
+    wanted: list[Workload], pods: list[Pod], cidr: IPv4Network, region: str, rng: random.Random
+) -> list[Service]:
     """``default/kubernetes``, ``kube-system/kube-dns`` (if coredns runs) and each workload's Service."""
     base = int(cidr.network_address)
     taken = {base, base + 1, base + 10, int(cidr.broadcast_address)}
@@ -539,31 +609,61 @@ def _services(wanted: list[Workload], pods: list[Pod], cidr: IPv4Network, region
                 ports_taken.add(port)
                 return port
 
-    services = [Service("default", "kubernetes", "ClusterIP", IPv4Address(base + 1),
-                        (ServicePort(443, 443, "TCP", "https"),))]
+    services = [
+        Service("default", "kubernetes", "ClusterIP", IPv4Address(base + 1), (ServicePort(443, 443, "TCP", "https"),))
+    ]
     if any(w.name == "coredns" and w.namespace == "kube-system" for w in wanted):
         selector = {"k8s-app": "kube-dns"}
-        services.append(Service("kube-system", "kube-dns", "ClusterIP", IPv4Address(base + 10), (
-            ServicePort(53, 53, "UDP", "dns"), ServicePort(53, 53, "TCP", "dns-tcp"),
-            ServicePort(9153, 9153, "TCP", "metrics")), selector,
-                                endpoints=select_endpoints(pods, "kube-system", selector)))
+        services.append(
+            Service(
+                "kube-system",
+                "kube-dns",
+                "ClusterIP",
+                IPv4Address(base + 10),
+                (
+                    ServicePort(53, 53, "UDP", "dns"),
+                    ServicePort(53, 53, "TCP", "dns-tcp"),
+                    ServicePort(9153, 9153, "TCP", "metrics"),
+                ),
+                selector,
+                endpoints=select_endpoints(pods, "kube-system", selector),
+            )
+        )
     for w in wanted:
         spec = w.service
         if spec is None:
             continue
         external = spec.type in ("NodePort", "LoadBalancer")
-        port = ServicePort(spec.port, spec.target_port, spec.protocol, spec.port_name,
-                           (spec.node_port or node_port()) if external else None)
+        port = ServicePort(
+            spec.port,
+            spec.target_port,
+            spec.protocol,
+            spec.port_name,
+            (spec.node_port or node_port()) if external else None,
+        )
         local_lb = spec.type == "LoadBalancer" and spec.external_traffic_policy == "Local"
         annotations: dict[str, str] = {}
         hostname = ""
         if spec.type == "LoadBalancer":  # the AWS Load Balancer Controller's NLB with instance targets
-            annotations = {"service.beta.kubernetes.io/aws-load-balancer-type": "external",
-                           "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
-                           "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}
+            annotations = {
+                "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            }
             hostname = f"k8s-{w.namespace[:8]}-{w.name[:9]}-{_hex(rng, 10)}.elb.{region}.amazonaws.com"
-        services.append(Service(
-            w.namespace, w.name, spec.type, cluster_ip(), (port,), w.selector,
-            spec.external_traffic_policy if external else "", select_endpoints(pods, w.namespace, w.selector),
-            node_port() if local_lb else None, hostname, annotations))
+        services.append(
+            Service(
+                w.namespace,
+                w.name,
+                spec.type,
+                cluster_ip(),
+                (port,),
+                w.selector,
+                spec.external_traffic_policy if external else "",
+                select_endpoints(pods, w.namespace, w.selector),
+                node_port() if local_lb else None,
+                hostname,
+                annotations,
+            )
+        )
     return services

@@ -1,6 +1,6 @@
 """The data layer for clusters: JSON from files, the bundled sample dumps, a live cluster, and EC2's ENIs.
 
-Everything here only reads; :mod:`ekslib.kubectl` turns what it returns into the cluster model.
+Everything here only reads; :mod:`ekslib.cluster` turns what it returns into the cluster model.
 
 * :func:`read_json`: a dump given as a dict, a JSON string or a path;
 * :func:`load_sample_json`: the sample dumps under ``data/samples/<name>/`` (``nodes.json``, ``pods.json``,
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ekslib.data import DATA_DIR
 from ekslib.errors import EkslibError, suggest
+from ekslib.sources.paths import DATA_DIR
 
 __all__ = [
     "SAMPLES_DIR", "DUMP_FILES", "read_json", "sample_names", "load_sample_json", "write_dump",
@@ -126,7 +126,7 @@ def fetch_kubectl_json(*, kubeconfig: str | None = None, context: str | None = N
     except ImportError:
         raise EkslibError("reading a live cluster needs the official Kubernetes client: pip install kubernetes "
                           "(or save `kubectl get nodes -o json`, `kubectl get pods -A -o json` and "
-                          "`kubectl get svc -A -o json` to files and pass those to ekslib.kubectl.from_kubectl)"
+                          "`kubectl get svc -A -o json` to files and pass those to ekslib.cluster.from_kubectl)"
                           ) from None
     config.load_kube_config(config_file=kubeconfig, context=context)
     api = client.CoreV1Api()

@@ -9,7 +9,7 @@ published catalogue); with AWS credentials the same code reads the live API::
     python -m ekslib refresh-data           # offline, from moto's copy of the catalogue
     python -m ekslib refresh-data --live    # live EC2 API, with your AWS credentials
 
->>> from ekslib.data import instance_type_info
+>>> from ekslib.sources import instance_type_info
 >>> t = instance_type_info("t3.medium")
 >>> (t.enis, t.ipv4_per_eni, t.hypervisor)
 (3, 6, 'nitro')
@@ -31,12 +31,9 @@ from typing import Any
 import pandas as pd
 
 from ekslib.errors import EkslibError, RefreshError, UnknownInstanceTypeError, suggest
+from ekslib.sources.paths import DATA_DIR
 
-#: Where the snapshot lives: ``$EKSLIB_DATA_DIR`` or ``data/`` at the repository root.
-DATA_DIR = Path(os.environ.get("EKSLIB_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
 SNAPSHOT = DATA_DIR / "instance_types.csv"
-#: Published ``eni-max-pods.txt`` of the VPC CNI (github.com/aws/amazon-vpc-cni-k8s misc/eni-max-pods.txt).
-PUBLISHED_MAX_PODS = DATA_DIR / "published" / "eni-max-pods.txt"
 DEFAULT_REGIONS: tuple[str, ...] = ("us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1")
 #: A refresh that returns fewer types than this share of the current snapshot is refused as partial.
 MIN_SHARE_OF_CURRENT = 0.9
@@ -130,7 +127,8 @@ def record_from_api(item: dict[str, Any]) -> dict[str, Any]:
     """Flatten one ``DescribeInstanceTypes`` item into a snapshot row; raise ``KeyError`` if a field is missing."""
     net = item["NetworkInfo"]
     default_card = net.get("DefaultNetworkCardIndex", 0)
-    cards = net.get("NetworkCards") or [{"NetworkCardIndex": 0, "MaximumNetworkInterfaces": net["MaximumNetworkInterfaces"]}]
+    cards = net.get("NetworkCards") or [
+        {"NetworkCardIndex": 0, "MaximumNetworkInterfaces": net["MaximumNetworkInterfaces"]}]
     card = next(c for c in cards if c.get("NetworkCardIndex", 0) == default_card)
     family, category, generation, size = split_name(item["InstanceType"])
     return {
@@ -220,7 +218,9 @@ def refresh_instance_types(
                 bad.append(f"{name} ({exc!r})")
     region_names = [region for region, _ in clients]
     if not merged:
-        raise RefreshError(f"EC2 returned no instance types for regions {region_names}; the snapshot {path} is unchanged")
+        raise RefreshError(
+            f"EC2 returned no instance types for regions {region_names}; the snapshot {path} is unchanged"
+        )
     if bad:
         raise RefreshError(
             f"EC2 returned {len(bad)} instance types without the fields capacity needs "
@@ -248,16 +248,19 @@ def refresh_instance_types(
     return RefreshResult(path, len(frame), provenance)
 
 
-def snapshot_from_moto(path: Path | str | None = None, regions: Sequence[str] = DEFAULT_REGIONS, **kwargs: Any) -> RefreshResult:
+def snapshot_from_moto(
+    path: Path | str | None = None, regions: Sequence[str] = DEFAULT_REGIONS, **kwargs: Any
+) -> RefreshResult:
     """Regenerate the bundled snapshot offline: :func:`refresh_instance_types` against moto's EC2."""
     import boto3
-    from moto import mock_aws
     from moto import __version__ as moto_version
+    from moto import mock_aws
 
     with mock_aws():
         return refresh_instance_types(
-            lambda region: boto3.client("ec2", region_name=region, aws_access_key_id="moto",
-                                        aws_secret_access_key="moto"),
+            lambda region: boto3.client(
+                "ec2", region_name=region, aws_access_key_id="moto", aws_secret_access_key="moto"
+            ),
             regions,
             path=path,
             source=f"EC2 DescribeInstanceTypes as served offline by moto {moto_version} (AWS's published catalogue)",
@@ -307,7 +310,7 @@ def _load(path: Path) -> pd.DataFrame:
         raise EkslibError(
             f"no instance-type snapshot at {path}; run `python -m ekslib refresh-data` or set EKSLIB_DATA_DIR"
         )
-    frame = pd.read_csv(path, keep_default_na=False, dtype={c: "int64" for c in _INT_COLUMNS})
+    frame = pd.read_csv(path, keep_default_na=False, dtype=dict.fromkeys(_INT_COLUMNS, "int64"))
     for column in _BOOL_COLUMNS:
         frame[column] = frame[column].astype(str).str.lower().eq("true")
     return frame.set_index("instance_type", drop=False).rename_axis(None)
@@ -364,44 +367,7 @@ def sizes_of(family: str, path: Path | str | None = None) -> list[str]:
     if not sizes:
         known = sorted({t.family for t in index.values()})
         hint = suggest(family, known)
-        raise EkslibError(f"unknown instance family {family!r}" + (f"; did you mean: {', '.join(hint)}?" if hint else ""))
+        raise EkslibError(
+            f"unknown instance family {family!r}" + (f"; did you mean: {', '.join(hint)}?" if hint else "")
+        )
     return sorted(sizes, key=lambda s: (size_rank(s), s))
-
-
-def load_published_max_pods(path: Path | str | None = None) -> pd.DataFrame:
-    """The VPC CNI's published ``misc/eni-max-pods.txt``: max pods, with custom networking, and branch ENIs.
-
-    Source: github.com/aws/amazon-vpc-cni-k8s ``misc/eni-max-pods.txt`` (the file AL2's bootstrap and
-    AL2023's nodeadm read). Its columns, as its own header says for the first: ``max_pods``
-    (``ENIs x (IPv4 per ENI - 1) + 2``), ``max_pods_custom_networking`` (``(ENIs - 1) x ...``) and
-    ``branch_enis`` (branch network interfaces for security groups for pods; 0 = not trunk-capable).
-    """
-    path = Path(path) if path is not None else PUBLISHED_MAX_PODS
-    rows = []
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, *numbers = line.split()
-            rows.append([name, *map(int, numbers)])
-    columns = ["instance_type", "max_pods", "max_pods_custom_networking", "branch_enis"][: len(rows[0])]
-    return pd.DataFrame(rows, columns=columns).set_index("instance_type")
-
-
-@functools.lru_cache(maxsize=1)
-def branch_eni_limits() -> dict[str, int]:
-    """Branch-ENI limit per instance type (security groups for pods), from the published file; {} if absent.
-
-    Source: the VPC resource controller's limits (github.com/aws/amazon-vpc-resource-controller-k8s
-    pkg/aws/vpc/limits.go), published per type in the VPC CNI's ``misc/eni-max-pods.txt``.
-    """
-    if not PUBLISHED_MAX_PODS.exists():
-        return {}
-    table = load_published_max_pods()
-    return table["branch_enis"].to_dict() if "branch_enis" in table else {}
-
-
-__all__ = [
-    "DATA_DIR", "SNAPSHOT", "DEFAULT_REGIONS", "InstanceType", "RefreshResult", "split_name", "size_rank",
-    "record_from_api", "fetch_instance_types", "refresh_instance_types", "snapshot_from_moto",
-    "provenance_path", "load_provenance", "load_instance_types", "instance_type_info", "instance_type_names",
-    "families", "sizes_of", "load_published_max_pods", "branch_eni_limits",
-]

@@ -24,7 +24,7 @@ Facts behind the model, with their public sources (``shared/reference/vpc-cni.md
 * EKS assigns ClusterIPs from 10.100.0.0/16, or from 172.20.0.0/16 when the VPC uses 10.0.0.0/8; kube-dns
   is the service CIDR's ``.10`` (Amazon EKS User Guide, ``serviceIpv4Cidr`` of ``CreateCluster``).
 
->>> from ekslib.cluster import veth_name
+>>> from ekslib.cluster.model import veth_name
 >>> veth_name("kube-system", "coredns-57ff979f67-qqbdh")   # the VPC CNI's own unit-test value
 'enib5faff8a083'
 """
@@ -33,40 +33,26 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from ekslib.capacity import IPS_PER_PREFIX
-from ekslib.data import instance_type_info
 from ekslib.errors import EkslibError, suggest
-from ekslib.subnets import RESERVED_AT_END, RESERVED_AT_START
-
-__all__ = [
-    "RESERVED_PER_SUBNET", "DEFAULT_VETH_PREFIX", "IPS_PER_PREFIX", "NODE_PORT_RANGE", "SERVICE_TYPES",
-    "veth_name", "check_veth_prefix", "default_service_cidr", "Route", "RouteTable", "Vpc", "Subnet", "Eni",
-    "Node", "Pod", "ServicePort", "Service", "AddressInfo", "Cluster", "matches", "select_endpoints", "problems",
-    "validate", "parse_ipv4", "parse_ipv4_network",
-]
-
-#: Addresses AWS reserves in every subnet: network, router (.1), DNS (.2), future use (.3), broadcast.
-RESERVED_PER_SUBNET = RESERVED_AT_START + RESERVED_AT_END
-#: ``AWS_VPC_K8S_CNI_VETHPREFIX`` default (amazon-vpc-cni-k8s ``pkg/networkutils/network.go``).
-DEFAULT_VETH_PREFIX = "eni"
-#: Prefixes the VPC CNI reserves for itself (amazon-vpc-cni-k8s README, ``AWS_VPC_K8S_CNI_VETHPREFIX``).
-RESERVED_VETH_PREFIXES = ("eth", "vlan", "lo")
-#: Hex characters of SHA-1 in a host veth name: 4-character prefix + 11 = 15, Linux's IFNAMSIZ - 1.
-VETH_HASH_CHARS = 11
-MAX_VETH_PREFIX = 4
-#: Kubernetes' default NodePort range (kube-apiserver ``--service-node-port-range``; fixed on EKS).
-NODE_PORT_RANGE = (30000, 32767)
-SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
-#: EKS's two default service CIDRs (Amazon EKS User Guide, ``kubernetesNetworkConfig.serviceIpv4Cidr``).
-EKS_SERVICE_CIDR = IPv4Network("10.100.0.0/16")
-EKS_SERVICE_CIDR_IN_10_VPC = IPv4Network("172.20.0.0/16")
+from ekslib.facts import (
+    DEFAULT_VETH_PREFIX,
+    EKS_SERVICE_CIDR,
+    EKS_SERVICE_CIDR_IN_10_VPC,
+    IPS_PER_PREFIX,
+    MAX_VETH_PREFIX,
+    RESERVED_AT_END,
+    RESERVED_AT_START,
+    RESERVED_PER_SUBNET,
+    RESERVED_VETH_PREFIXES,
+    VETH_HASH_CHARS,
+)
+from ekslib.linux.routes import Route, RouteTable
 
 
 def check_veth_prefix(prefix: str) -> str:
@@ -118,56 +104,6 @@ def default_service_cidr(vpc_cidrs: Any) -> IPv4Network:
 
 
 # ----------------------------------------------------------------------------------------------- routes
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One route as ``ip route`` shows it; ``destination=None`` is ``default``.
-
-    >>> Route(IPv4Network("192.168.101.5/32"), "enib5faff8a083", scope="link").text()
-    '192.168.101.5 dev enib5faff8a083 scope link'
-    >>> Route(None, "eth1", via=IPv4Address("192.168.96.1")).text()
-    'default via 192.168.96.1 dev eth1'
-    """
-
-    destination: IPv4Network | None
-    dev: str
-    via: IPv4Address | None = None
-    proto: str | None = None
-    scope: str | None = None
-    src: IPv4Address | None = None
-
-    def text(self) -> str:
-        """The line ``ip route show`` prints (a /32 destination is printed without its length, as iproute2 does)."""
-        if self.destination is None:
-            words = ["default"]
-        elif self.destination.prefixlen == 32:
-            words = [str(self.destination.network_address)]
-        else:
-            words = [str(self.destination)]
-        if self.via is not None:
-            words += ["via", str(self.via)]
-        words += ["dev", self.dev]
-        if self.proto:
-            words += ["proto", self.proto]
-        if self.scope:
-            words += ["scope", self.scope]
-        if self.src is not None:
-            words += ["src", str(self.src)]
-        return " ".join(words)
-
-
-@dataclass(frozen=True, slots=True)
-class RouteTable:
-    """A numbered policy-routing table (``ip route show table N``) and the ENI it belongs to."""
-
-    number: int
-    eni_id: str
-    routes: tuple[Route, ...]
-
-    def text(self) -> str:
-        """The table as ``ip route show table N`` prints it."""
-        return "\n".join(route.text() for route in self.routes)
 
 
 # ----------------------------------------------------------------------------------------------- the model
@@ -237,7 +173,7 @@ class Eni:
     ``secondary_ips`` (secondary-IP mode) or ``prefixes`` (/28 each, prefix delegation) are the addresses
     ipamd holds for pods, assigned or warm. ``interface`` is the Linux name the VPC CNI's docs use
     (``ethN``; newer AMIs may name it ``ens5`` and so on). ``inferred`` marks the stand-in ENI that
-    :func:`ekslib.kubectl.from_kubectl` makes when it has no EC2 detail.
+    :func:`ekslib.cluster.from_kubectl` makes when it has no EC2 detail.
     """
 
     id: str
@@ -431,7 +367,7 @@ class Cluster:
     ``prefix_delegation`` and ``veth_prefix`` are the VPC CNI settings the cluster was built or read with;
     ``notes`` say what a loader had to infer or leave out.
 
-    >>> from ekslib.cluster_build import build_cluster
+    >>> from ekslib.cluster import build_cluster
     >>> c = build_cluster([("t3.medium", 2)], seed=1)
     >>> c.pod("kube-system", c.pods_on_node(c.nodes[0].name)[0].name).node == c.nodes[0].name
     True
@@ -540,7 +476,7 @@ class Cluster:
     def address_info(self, address: Any) -> AddressInfo:
         """What ``address`` is: a node address, an ENI's primary, a pod's, warm in ipamd's pool, a ClusterIP...
 
-        >>> from ekslib.cluster_build import build_cluster
+        >>> from ekslib.cluster import build_cluster
         >>> c = build_cluster([("t3.medium", 1)])
         >>> c.address_info(c.nodes[0].address).role
         'node address'
@@ -573,7 +509,7 @@ class Cluster:
     def addresses_taken(self, subnet_id: str) -> int:
         """Subnet addresses the cluster's ENIs hold: primaries, secondaries and 16 per /28 prefix.
 
-        >>> from ekslib.cluster_build import build_cluster
+        >>> from ekslib.cluster import build_cluster
         >>> c = build_cluster([("t3.medium", 1)], workloads=[])
         >>> c.addresses_taken(c.nodes[0].subnet_id)   # 2 ENIs x (1 primary + 5 secondary)
         12
@@ -585,7 +521,7 @@ class Cluster:
     def summary(self) -> dict[str, int]:
         """Counts: nodes, ENIs, pods, host-network pods, services.
 
-        >>> from ekslib.cluster_build import build_cluster
+        >>> from ekslib.cluster import build_cluster
         >>> build_cluster([("t3.medium", 2)]).summary()["nodes"]
         2
         """
@@ -612,233 +548,3 @@ def select_endpoints(pods: Iterator[Pod] | tuple[Pod, ...] | list[Pod], namespac
     return tuple(sorted(p.key for p in pods if p.namespace == namespace and matches(selector, p.labels)))
 
 
-# ----------------------------------------------------------------------------------------------- invariants
-
-
-def problems(cluster: Cluster) -> list[str]:
-    """Every broken invariant of ``cluster``, each naming the object and the field; [] when all hold.
-
-    Checked: unique names and ids; subnets inside the VPC and not overlapping; every ENI address inside
-    its subnet and not one of AWS's 5 reserved ones (not checked for an ``inferred`` subnet, whose CIDR is
-    only a guess); /28 prefixes aligned; one primary ENI per node whose
-    address is the node's; no address used twice (ENI primaries, secondaries, prefixes, pod addresses);
-    every pod address held by its ENI and inside that ENI's subnet; host-network pods on the node's
-    address; veth names as the VPC CNI computes them; pods per node within max pods; services' ClusterIPs
-    inside the service CIDR, NodePorts in range, endpoints that exist.
-    """
-    out: list[str] = []
-    for check in (_name_and_subnet_problems, _eni_problems, _pod_problems, _service_problems):
-        check(cluster, out.append)
-    return out
-
-
-def _name_and_subnet_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
-    """Unique names and ids; subnets inside the VPC, not overlapping."""
-    for kind, names in (("subnet", [s.id for s in cluster.subnets]), ("node", [n.name for n in cluster.nodes]),
-                        ("ENI", [e.id for n in cluster.nodes for e in n.enis]),
-                        ("pod", [p.key for p in cluster.pods]), ("service", [s.key for s in cluster.services])):
-        for name, count in Counter(names).items():
-            if count > 1:
-                add(f"{kind} {name}: appears {count} times (names must be unique)")
-
-    for subnet in cluster.subnets:
-        if not cluster.vpc.contains(subnet.cidr):
-            add(f"subnet {subnet.id}: cidr {subnet.cidr} is outside the VPC's CIDRs "
-                f"({', '.join(map(str, cluster.vpc.cidrs))})")
-    known = sorted((s for s in cluster.subnets if not s.inferred), key=lambda s: int(s.cidr.network_address))
-    for a, b in zip(known, known[1:]):
-        if a.cidr.overlaps(b.cidr):
-            add(f"subnet {b.id}: cidr {b.cidr} overlaps subnet {a.id} ({a.cidr})")
-
-
-def _eni_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
-    """Node ENIs: limits of the type, primary ENI, addresses inside the subnet, none used twice."""
-    ix = cluster._ix
-    users: dict[int, str] = {}  # ENI primary and secondary addresses -> who holds them
-    prefix_users: dict[int, str] = {}  # /28 prefixes (by network address) -> who holds them
-
-    def claim(address: IPv4Address, who: str) -> None:
-        other = users.setdefault(int(address), who)
-        if other != who:
-            add(f"{who}: address {address} is used twice (also {other})")
-
-    for node in cluster.nodes:
-        devices = Counter(e.device_number for e in node.enis)
-        for device, count in devices.items():
-            if count > 1:
-                add(f"node {node.name}: enis has {count} ENIs with device number {device}")
-        limits = _instance_limits(node.instance_type)
-        if limits is None:
-            add(f"node {node.name}: instance_type {node.instance_type!r} is not in the instance-type snapshot")
-        else:
-            max_enis, slots = limits
-            if len(node.enis) > max_enis:
-                add(f"node {node.name}: enis has {len(node.enis)} ENIs, more than a {node.instance_type} "
-                    f"takes ({max_enis})")
-            for eni in node.enis:
-                used = len(eni.secondary_ips) + len(eni.prefixes)
-                if not eni.inferred and used > slots:
-                    add(f"ENI {eni.id} (node {node.name}, eth{eni.device_number}): holds {used} secondary "
-                        f"addresses/prefixes, more than the {slots} slots of a {node.instance_type} ENI "
-                        f"(IPv4 per ENI - 1)")
-        primaries = [e for e in node.enis if e.device_number == 0]
-        if not primaries:
-            add(f"node {node.name}: enis has no primary ENI (device number 0)")
-        elif primaries[0].primary_ip != node.address:
-            add(f"node {node.name}: address {node.address} is not its primary ENI's primary_ip "
-                f"{primaries[0].primary_ip}")
-        for eni in node.enis:
-            where = f"ENI {eni.id} (node {node.name}, eth{eni.device_number})"
-            if eni.node != node.name:
-                add(f"{where}: node {eni.node!r} is not the node it is attached to ({node.name})")
-            subnet = ix.subnets.get(eni.subnet_id)
-            if subnet is None:
-                add(f"{where}: subnet_id {eni.subnet_id!r} is not a subnet of this cluster")
-                continue
-            if subnet.az != node.az:
-                add(f"{where}: subnet {subnet.id} is in {subnet.az} but the node is in {node.az}")
-            for field_name, addresses in (("primary_ip", (eni.primary_ip,)), ("secondary_ips", eni.secondary_ips)):
-                for address in addresses:
-                    if address not in subnet.cidr:
-                        add(f"{where}: {field_name} {address} is outside its subnet {subnet.id} ({subnet.cidr})")
-                    elif subnet.is_reserved(address) and not subnet.inferred:
-                        add(f"{where}: {field_name} {address} is one of the 5 addresses AWS reserves in {subnet.cidr}")
-                    claim(address, f"{where} {field_name}")
-            for prefix in eni.prefixes:
-                if prefix.prefixlen != 28:
-                    add(f"{where}: prefixes {prefix} is not a /28 (prefix delegation hands out /28 prefixes)")
-                if not prefix.subnet_of(subnet.cidr):
-                    add(f"{where}: prefixes {prefix} is outside its subnet {subnet.id} ({subnet.cidr})")
-                elif not subnet.inferred and any(subnet.is_reserved(IPv4Address(a)) for a in _ends(prefix)):
-                    add(f"{where}: prefixes {prefix} contains addresses AWS reserves in {subnet.cidr}")
-                who = f"{where} prefixes {prefix}"
-                other = prefix_users.setdefault(int(prefix.network_address), who)
-                if other != who:
-                    add(f"{who}: is used twice (also {other})")
-    for value, who in users.items():
-        other = prefix_users.get(value & ~(IPS_PER_PREFIX - 1))
-        if other is not None:
-            add(f"{who}: address {IPv4Address(value)} is used twice (also inside {other})")
-
-
-def _pod_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
-    """Pods: within max pods, on their node's address or held by their ENI, veth names."""
-    ix = cluster._ix
-    per_node = Counter(p.node for p in cluster.pods)
-    for node in cluster.nodes:
-        if node.max_pods is not None and per_node[node.name] > node.max_pods:
-            add(f"node {node.name}: {per_node[node.name]} pods exceed max_pods {node.max_pods} ({node.instance_type})")
-
-    pod_users: dict[int, str] = {}
-    for pod in cluster.pods:
-        where = f"pod {pod.key}"
-        node = ix.nodes.get(pod.node)
-        if node is None:
-            add(f"{where}: node {pod.node!r} is not a node of this cluster")
-            continue
-        if pod.host_network:
-            if pod.address != node.address:
-                add(f"{where}: address {pod.address} is not its node's address {node.address} (host-network pod)")
-            if pod.host_veth:
-                add(f"{where}: host_veth {pod.host_veth!r} set, but a host-network pod has no veth")
-            continue
-        expected = veth_name(pod.namespace, pod.name, cluster.veth_prefix)
-        if pod.host_veth != expected:
-            add(f"{where}: host_veth {pod.host_veth!r} is not the VPC CNI's name {expected!r}")
-        eni = ix.enis.get(pod.eni_id)
-        if eni is None:
-            add(f"{where}: eni_id {pod.eni_id!r} is not an ENI of this cluster")
-            continue
-        if eni.node != pod.node:
-            add(f"{where}: eni_id {eni.id} is attached to node {eni.node}, not to the pod's node {pod.node}")
-        subnet = ix.subnets.get(eni.subnet_id)
-        if subnet is not None and pod.address not in subnet.cidr:
-            add(f"{where}: address {pod.address} is outside its ENI's subnet {subnet.id} ({subnet.cidr})")
-        value = int(pod.address)
-        holder = ix.eni_of_ip.get(value) or ix.eni_of_prefix.get(value & ~(IPS_PER_PREFIX - 1))
-        if holder is not eni or value == int(eni.primary_ip):
-            why = ("it is the ENI's own primary_ip, never a pod's" if pod.address == eni.primary_ip
-                   else "not one of its secondary_ips nor inside one of its prefixes")
-            add(f"{where}: address {pod.address} is not held by its ENI {eni.id} ({why})")
-        other = pod_users.setdefault(value, where)
-        if other != where:
-            add(f"{where}: address {pod.address} is used twice (also {other})")
-
-
-def _service_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
-    """Services: type, ClusterIP in the service CIDR and unique, NodePorts, endpoints."""
-    ix = cluster._ix
-    cluster_ips: dict[IPv4Address, str] = {}
-    for service in cluster.services:
-        where = f"service {service.key}"
-        if service.type not in SERVICE_TYPES:
-            add(f"{where}: type {service.type!r} is not one of {', '.join(SERVICE_TYPES)}")
-        if service.cluster_ip is not None:
-            if service.cluster_ip not in cluster.service_cidr:
-                add(f"{where}: cluster_ip {service.cluster_ip} is outside the service CIDR {cluster.service_cidr}")
-            other = cluster_ips.setdefault(service.cluster_ip, service.key)
-            if other != service.key:
-                add(f"{where}: cluster_ip {service.cluster_ip} is used twice (also service {other})")
-        for port in service.ports:
-            if port.node_port is not None and not NODE_PORT_RANGE[0] <= port.node_port <= NODE_PORT_RANGE[1]:
-                add(f"{where}: ports node_port {port.node_port} is outside {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}")
-        for key in service.endpoints:
-            if key not in ix.pods:
-                add(f"{where}: endpoints {key!r} is not a pod of this cluster")
-
-
-def _ends(prefix: IPv4Network) -> tuple[int, int]:
-    """First and last address of a network as integers (cheaper than ``broadcast_address``)."""
-    first = int(prefix.network_address)
-    return first, first + prefix.num_addresses - 1
-
-
-def _instance_limits(instance_type: str) -> tuple[int, int] | None:
-    """(ENIs on card 0, slots per ENI = IPv4 per ENI - 1) of a type, None if the snapshot does not know it."""
-    try:
-        info = instance_type_info(instance_type)
-    except EkslibError:
-        return None
-    return info.enis, info.ipv4_per_eni - 1
-
-
-def validate(cluster: Cluster) -> Cluster:
-    """Return ``cluster`` if every invariant of :func:`problems` holds, else raise one EkslibError listing them.
-
-    >>> from ekslib.cluster_build import build_cluster
-    >>> validate(build_cluster([("t3.medium", 2)])).name
-    'demo'
-    """
-    found = problems(cluster)
-    if found:
-        shown = "\n  ".join(found[:20])
-        more = f"\n  ... and {len(found) - 20} more" if len(found) > 20 else ""
-        raise EkslibError(f"cluster {cluster.name!r} breaks {len(found)} invariant(s):\n  {shown}{more}")
-    return cluster
-
-
-def parse_ipv4(value: Any, where: str) -> IPv4Address:
-    """``value`` as an IPv4 address, or an EkslibError naming ``where`` (object and field).
-
-    >>> parse_ipv4("10.0.1.999", "pod kube-system/coredns-abc: status.podIP")
-    Traceback (most recent call last):
-    ...
-    ekslib.errors.EkslibError: pod kube-system/coredns-abc: status.podIP '10.0.1.999' is not an IPv4 address
-    """
-    try:
-        return IPv4Address(value)
-    except (ipaddress.AddressValueError, ValueError, TypeError):
-        hint = " (IPv6 clusters are not modelled)" if isinstance(value, str) and ":" in value else ""
-        raise EkslibError(f"{where} {value!r} is not an IPv4 address{hint}") from None
-
-
-def parse_ipv4_network(value: Any, where: str) -> IPv4Network:
-    """``value`` as an IPv4 CIDR (host bits must be zero), or an EkslibError naming ``where``.
-
-    >>> str(parse_ipv4_network("192.168.96.0/19", "subnet"))
-    '192.168.96.0/19'
-    """
-    try:
-        return IPv4Network(value)
-    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError, TypeError):
-        raise EkslibError(f"{where} {value!r} is not an IPv4 CIDR such as '192.168.96.0/19'") from None

@@ -22,7 +22,7 @@ CIDRs. Each node then gets one stand-in ENI (``inferred=True``, id ``eni-unknown
 pods, and each zone one stand-in subnet whose CIDR is the smallest network covering the addresses seen
 there (``inferred=True``); the VPC CIDR is guessed the same way. With ``enis_json`` (EC2
 ``DescribeNetworkInterfaces``: ``PrivateIpAddresses`` and ``Ipv4Prefixes``) each pod is attached to the
-ENI holding its address; ``subnets_json``/``vpcs_json`` give exact CIDRs. :mod:`ekslib.kube_sources` reads
+ENI holding its address; ``subnets_json``/``vpcs_json`` give exact CIDRs. :mod:`ekslib.sources` reads
 all of these live.
 
 Malformed or partial input raises :class:`~ekslib.errors.EkslibError` naming the object and the field:
@@ -48,20 +48,34 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from ekslib.cluster import (DEFAULT_VETH_PREFIX, EKS_SERVICE_CIDR, EKS_SERVICE_CIDR_IN_10_VPC, SERVICE_TYPES, Cluster,
-                            Eni, Node, Pod, Service, ServicePort, Subnet, Vpc, check_veth_prefix, parse_ipv4,
-                            parse_ipv4_network, select_endpoints, validate, veth_name)
-from ekslib.data import instance_type_info
+from ekslib._checks import parse_ipv4, parse_ipv4_network
+from ekslib.cluster.invariants import validate
+from ekslib.cluster.model import (
+    Cluster,
+    Eni,
+    Node,
+    Pod,
+    Service,
+    ServicePort,
+    Subnet,
+    Vpc,
+    check_veth_prefix,
+    select_endpoints,
+    veth_name,
+)
 from ekslib.errors import EkslibError
-from ekslib.kube_sources import DUMP_FILES, load_sample_json, read_json
+from ekslib.facts import (
+    DEFAULT_VETH_PREFIX,
+    EKS_SERVICE_CIDR,
+    EKS_SERVICE_CIDR_IN_10_VPC,
+    INSTANCE_TYPE_LABELS,
+    NODEGROUP_LABELS,
+    SERVICE_TYPES,
+    ZONE_LABELS,
+)
+from ekslib.sources.instance_types import instance_type_info
+from ekslib.sources.kube import DUMP_FILES, load_sample_json, read_json
 
-__all__ = ["from_kubectl", "from_dump", "to_kubectl", "load_sample", "INSTANCE_TYPE_LABELS", "ZONE_LABELS"]
-
-#: Node labels holding the instance type, newest first (Kubernetes well-known labels).
-INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
-#: Node labels holding the zone, newest first.
-ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
-NODEGROUP_LABELS = ("eks.amazonaws.com/nodegroup", "alpha.eksctl.io/nodegroup-name")
 _FINISHED = ("Succeeded", "Failed")
 _MISSING = object()
 #: Fixed values of the generated dumps (AWS's documentation account id, an illustrative date and versions).
@@ -291,7 +305,8 @@ def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, 
         else:
             pod_rows.append(row)
     if left_out["finished"]:
-        notes.append(f"{left_out['finished']} finished pods (Succeeded/Failed) left out: their addresses are free again")
+        notes.append(f"{left_out['finished']} finished pods (Succeeded/Failed) left out: "
+                     "their addresses are free again")
     if left_out["pending"]:
         notes.append(f"{left_out['pending']} pods not yet scheduled or without an address left out")
 
@@ -307,41 +322,81 @@ def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, 
             eni = next((e for e in node_enis if e.holds(row["address"])), None)
             if eni is None:
                 held = "; ".join(f"{e.id} (eth{e.device_number})" for e in node_enis)
-                raise EkslibError(f"{where}: status.podIP {row['address']} is on no ENI of node {row['node']} in "
-                                  f"enis_json ({held}); were the dumps taken at different times?")
+                raise EkslibError(
+                    f"{where}: status.podIP {row['address']} is on no ENI of node {row['node']} in "
+                    f"enis_json ({held}); were the dumps taken at different times?"
+                )
             veth = veth_name(row["namespace"], row["name"], veth_prefix)
-        pods.append(Pod(row["namespace"], row["name"], row["node"], row["address"], row["host_network"], eni.id, veth,
-                        row["labels"], row["owner_kind"], row["owner_name"]))
+        pods.append(
+            Pod(
+                row["namespace"],
+                row["name"],
+                row["node"],
+                row["address"],
+                row["host_network"],
+                eni.id,
+                veth,
+                row["labels"],
+                row["owner_kind"],
+                row["owner_name"],
+            )
+        )
     node_list = tuple(
-        Node(n["name"], n["instance_type"], n["az"], n["address"], enis_by_node[n["name"]][0].subnet_id,
-             tuple(enis_by_node[n["name"]]), n["max_pods"], n["instance_id"], n["nodegroup"], n["labels"])
-        for n in nodes.values())
-    services = tuple(_parse_service(item, pods) for item in _items(services_json, "service", "services_json")) \
-        if services_json is not None else ()
+        Node(
+            n["name"],
+            n["instance_type"],
+            n["az"],
+            n["address"],
+            enis_by_node[n["name"]][0].subnet_id,
+            tuple(enis_by_node[n["name"]]),
+            n["max_pods"],
+            n["instance_id"],
+            n["nodegroup"],
+            n["labels"],
+        )
+        for n in nodes.values()
+    )
+    services = (
+        tuple(_parse_service(item, pods) for item in _items(services_json, "service", "services_json"))
+        if services_json is not None
+        else ()
+    )
     cluster_ips = [s.cluster_ip for s in services if s.cluster_ip is not None]
     if service_cidr is not None:
         svc_cidr = parse_ipv4_network(service_cidr, "service_cidr")
     else:
-        svc_cidr = next((c for c in (EKS_SERVICE_CIDR, EKS_SERVICE_CIDR_IN_10_VPC)
-                         if all(ip in c for ip in cluster_ips)), None)
+        svc_cidr = next(
+            (c for c in (EKS_SERVICE_CIDR, EKS_SERVICE_CIDR_IN_10_VPC) if all(ip in c for ip in cluster_ips)), None
+        )
         if svc_cidr is None:
             svc_cidr = _covering([int(ip) for ip in cluster_ips])
-            notes.append(f"service CIDR inferred as {svc_cidr} from the ClusterIPs (pass service_cidr= for the real one)")
+            notes.append(
+                f"service CIDR inferred as {svc_cidr} from the ClusterIPs (pass service_cidr= for the real one)"
+            )
     prefix_mode = any(e.prefixes for enis in enis_by_node.values() for e in enis)
-    return validate(Cluster(name, vpc, subnets, node_list, tuple(pods), services, svc_cidr, prefix_mode, veth_prefix,
-                            tuple(notes)))
+    return validate(
+        Cluster(name, vpc, subnets, node_list, tuple(pods), services, svc_cidr, prefix_mode, veth_prefix, tuple(notes))
+    )
 
 
-def _network(nodes: dict[str, dict[str, Any]], pod_rows: list[dict[str, Any]], enis_json: Any, subnets_json: Any,
-             vpcs_json: Any, notes: list[str]) -> tuple[dict[str, list[Eni]], tuple[Subnet, ...], Vpc]:
+def _network(
+    nodes: dict[str, dict[str, Any]],
+    pod_rows: list[dict[str, Any]],
+    enis_json: Any,
+    subnets_json: Any,
+    vpcs_json: Any,
+    notes: list[str],
+) -> tuple[dict[str, list[Eni]], tuple[Subnet, ...], Vpc]:
     """ENIs per node (primary first), subnets and VPC: from EC2's answers when given, else inferred."""
     seen: dict[str, list[int]] = defaultdict(list)  # subnet id -> addresses seen in it
     subnet_az: dict[str, str] = {}
     enis_by_node: dict[str, list[Eni]] = {}
     vpc_id = ""
     if enis_json is None:
-        notes.append("no EC2 ENI detail: one stand-in ENI per node holds all its pods, and subnet and VPC CIDRs are "
-                     "inferred from the addresses seen (pass enis_json=, subnets_json=, vpcs_json=)")
+        notes.append(
+            "no EC2 ENI detail: one stand-in ENI per node holds all its pods, and subnet and VPC CIDRs are "
+            "inferred from the addresses seen (pass enis_json=, subnets_json=, vpcs_json=)"
+        )
         by_node: dict[str, list[IPv4Address]] = defaultdict(list)
         for row in pod_rows:
             if not row["host_network"]:
@@ -351,8 +406,17 @@ def _network(nodes: dict[str, dict[str, Any]], pod_rows: list[dict[str, Any]], e
             subnet_az[subnet_id] = node["az"]
             addresses = sorted(by_node[node["name"]], key=int)
             seen[subnet_id] += [int(node["address"])] + [int(a) for a in addresses]
-            enis_by_node[node["name"]] = [Eni(f"eni-unknown-{node['name']}", node["name"], 0, subnet_id,
-                                              node["address"], tuple(addresses), inferred=True)]
+            enis_by_node[node["name"]] = [
+                Eni(
+                    f"eni-unknown-{node['name']}",
+                    node["name"],
+                    0,
+                    subnet_id,
+                    node["address"],
+                    tuple(addresses),
+                    inferred=True,
+                )
+            ]
     else:
         by_instance = {n["instance_id"]: n for n in nodes.values() if n["instance_id"]}
         by_address = {n["address"]: n for n in nodes.values()}
@@ -360,33 +424,52 @@ def _network(nodes: dict[str, dict[str, Any]], pod_rows: list[dict[str, Any]], e
         others = 0
         for item in _items(enis_json, "ENI", "enis_json", "NetworkInterfaces"):
             eni = _parse_eni(item)
-            node = by_instance.get(eni["instance_id"]) or (by_address.get(eni["primary_ip"]) if eni["device"] == 0
-                                                            else None)
+            node = by_instance.get(eni["instance_id"]) or (
+                by_address.get(eni["primary_ip"]) if eni["device"] == 0 else None
+            )
             if node is None:
                 others += 1
                 continue
             if eni["device"] is None:
                 raise item.error("Attachment.DeviceIndex", "is missing")
             if node["az"] != eni["az"] and eni["az"]:
-                raise item.error("AvailabilityZone", f"{eni['az']!r} is not the zone {node['az']} of node {node['name']}")
+                raise item.error(
+                    "AvailabilityZone", f"{eni['az']!r} is not the zone {node['az']} of node {node['name']}"
+                )
             raw[node["name"]].append(eni)
             vpc_id = vpc_id or eni["vpc_id"]
         if others:
-            notes.append(f"{others} ENIs of enis_json belong to no node of nodes_json (load balancers, NAT "
-                         f"gateways, other instances): left out")
+            notes.append(
+                f"{others} ENIs of enis_json belong to no node of nodes_json (load balancers, NAT "
+                f"gateways, other instances): left out"
+            )
         for node in nodes.values():
             found = sorted(raw.get(node["name"], []), key=lambda e: e["device"])
             if not found or found[0]["device"] != 0:
-                raise EkslibError(f"node {node['name']}: spec.providerID {node['instance_id'] or '(none)'} has no "
-                                  f"primary ENI (DeviceIndex 0) in enis_json; was DescribeNetworkInterfaces "
-                                  f"filtered to other instances or another VPC?")
+                raise EkslibError(
+                    f"node {node['name']}: spec.providerID {node['instance_id'] or '(none)'} has no "
+                    f"primary ENI (DeviceIndex 0) in enis_json; was DescribeNetworkInterfaces "
+                    f"filtered to other instances or another VPC?"
+                )
             enis_by_node[node["name"]] = [
-                Eni(e["id"], node["name"], e["device"], e["subnet_id"], e["primary_ip"], e["secondary_ips"],
-                    e["prefixes"], e["mac"]) for e in found]
+                Eni(
+                    e["id"],
+                    node["name"],
+                    e["device"],
+                    e["subnet_id"],
+                    e["primary_ip"],
+                    e["secondary_ips"],
+                    e["prefixes"],
+                    e["mac"],
+                )
+                for e in found
+            ]
             for e in found:
                 subnet_az[e["subnet_id"]] = e["az"] or node["az"]
                 seen[e["subnet_id"]] += [int(e["primary_ip"])] + [int(a) for a in e["secondary_ips"]]
-                seen[e["subnet_id"]] += [int(a) for p in e["prefixes"] for a in (p.network_address, p.broadcast_address)]
+                seen[e["subnet_id"]] += [
+                    int(a) for p in e["prefixes"] for a in (p.network_address, p.broadcast_address)
+                ]
 
     subnets: dict[str, Subnet] = {}
     if subnets_json is not None:
@@ -395,9 +478,13 @@ def _network(nodes: dict[str, dict[str, Any]], pod_rows: list[dict[str, Any]], e
             if vpc_id and item.get("VpcId", vpc_id) != vpc_id:
                 continue
             tags = {t.get("Key"): t.get("Value") for t in item.get("Tags", [], kind=list) if isinstance(t, Mapping)}
-            subnets[subnet_id] = Subnet(subnet_id, item.get("AvailabilityZone", kind=str),
-                                        parse_ipv4_network(item.get("CidrBlock"), f"{item.label}: CidrBlock"),
-                                        bool(item.get("MapPublicIpOnLaunch", False)), str(tags.get("Name") or ""))
+            subnets[subnet_id] = Subnet(
+                subnet_id,
+                item.get("AvailabilityZone", kind=str),
+                parse_ipv4_network(item.get("CidrBlock"), f"{item.label}: CidrBlock"),
+                bool(item.get("MapPublicIpOnLaunch", False)),
+                str(tags.get("Name") or ""),
+            )
     for subnet_id, addresses in sorted(seen.items(), key=lambda kv: (subnet_az[kv[0]], kv[0])):
         if subnet_id not in subnets:
             if subnets_json is not None:
@@ -412,11 +499,15 @@ def _network(nodes: dict[str, dict[str, Any]], pod_rows: list[dict[str, Any]], e
         for item in _items(vpcs_json, "VPC", "vpcs_json", "Vpcs"):
             if vpc_id and item.get("VpcId", kind=str) != vpc_id:
                 continue
-            blocks = [b for b in item.get("CidrBlockAssociationSet", [], kind=list)
-                      if isinstance(b, Mapping) and b.get("CidrBlockState", {}).get("State", "associated") == "associated"]
+            blocks = [
+                b
+                for b in item.get("CidrBlockAssociationSet", [], kind=list)
+                if isinstance(b, Mapping) and b.get("CidrBlockState", {}).get("State", "associated") == "associated"
+            ]
             cidrs = [b.get("CidrBlock") for b in blocks] or [item.get("CidrBlock")]
-            vpc = Vpc(item.get("VpcId", kind=str),
-                      tuple(parse_ipv4_network(c, f"{item.label}: CidrBlock") for c in cidrs))
+            vpc = Vpc(
+                item.get("VpcId", kind=str), tuple(parse_ipv4_network(c, f"{item.label}: CidrBlock") for c in cidrs)
+            )
             break
         if vpc is None:
             raise EkslibError(f"vpcs_json: no VPC {vpc_id or ''} in it (the ENIs are in {vpc_id or 'an unknown VPC'})")
@@ -439,8 +530,15 @@ def from_dump(dump: Mapping[str, Any] | str | Path, **kwargs: Any) -> Cluster:
     missing = [k for k in ("nodes", "pods") if k not in dump]
     if missing:
         raise EkslibError(f"dump: {', '.join(missing)} missing (keys: {', '.join(dump)})")
-    return from_kubectl(dump["nodes"], dump["pods"], dump.get("services"), enis_json=dump.get("enis"),
-                        subnets_json=dump.get("subnets"), vpcs_json=dump.get("vpcs"), **kwargs)
+    return from_kubectl(
+        dump["nodes"],
+        dump["pods"],
+        dump.get("services"),
+        enis_json=dump.get("enis"),
+        subnets_json=dump.get("subnets"),
+        vpcs_json=dump.get("vpcs"),
+        **kwargs,
+    )
 
 
 def load_sample(name: str = "two-node", **kwargs: Any) -> Cluster:
@@ -481,28 +579,54 @@ def _node_doc(node: Node, region: str) -> dict[str, Any]:
     dns = node.name if "." in node.name else f"ip-{str(node.address).replace('.', '-')}.{region}.compute.internal"
     pods = str(node.max_pods) if node.max_pods is not None else None
     capacity = {"cpu": str(info.vcpus), "memory": f"{info.memory_mib * 1024}Ki", "ephemeral-storage": "20959212Ki"}
-    allocatable = {"cpu": f"{info.vcpus * 1000 - 70 - 10 * max(info.vcpus - 1, 0)}m",
-                   "memory": f"{max(info.memory_mib - 11 * (node.max_pods or 0) - 255 - 100, 0) * 1024}Ki",
-                   "ephemeral-storage": "18242267924"}
+    allocatable = {
+        "cpu": f"{info.vcpus * 1000 - 70 - 10 * max(info.vcpus - 1, 0)}m",
+        "memory": f"{max(info.memory_mib - 11 * (node.max_pods or 0) - 255 - 100, 0) * 1024}Ki",
+        "ephemeral-storage": "18242267924",
+    }
     if pods:
         capacity["pods"] = allocatable["pods"] = pods
     return {
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": node.name, "uid": _uid("node", node.name), "creationTimestamp": _CREATED,
-                     "labels": dict(node.labels), "annotations": {"alpha.kubernetes.io/provided-node-ip": str(node.address),
-                                                                   "node.alpha.kubernetes.io/ttl": "0"}},
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": node.name,
+            "uid": _uid("node", node.name),
+            "creationTimestamp": _CREATED,
+            "labels": dict(node.labels),
+            "annotations": {
+                "alpha.kubernetes.io/provided-node-ip": str(node.address),
+                "node.alpha.kubernetes.io/ttl": "0",
+            },
+        },
         "spec": {"providerID": f"aws:///{node.az}/{node.instance_id}"} if node.instance_id else {},
         "status": {
-            "addresses": [{"address": str(node.address), "type": "InternalIP"},
-                          {"address": dns, "type": "InternalDNS"}, {"address": dns, "type": "Hostname"}],
-            "allocatable": allocatable, "capacity": capacity,
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "message": "kubelet is posting ready status", "lastHeartbeatTime": _CREATED,
-                            "lastTransitionTime": _CREATED}],
-            "nodeInfo": {"architecture": "amd64", "containerRuntimeVersion": "containerd://1.7.25",
-                         "kernelVersion": "6.1.128-136.201.amzn2023.x86_64", "kubeProxyVersion": "",
-                         "kubeletVersion": "v1.31.5-eks-5d632ec", "operatingSystem": "linux",
-                         "osImage": "Amazon Linux 2023.6.20250203"},
+            "addresses": [
+                {"address": str(node.address), "type": "InternalIP"},
+                {"address": dns, "type": "InternalDNS"},
+                {"address": dns, "type": "Hostname"},
+            ],
+            "allocatable": allocatable,
+            "capacity": capacity,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status",
+                    "lastHeartbeatTime": _CREATED,
+                    "lastTransitionTime": _CREATED,
+                }
+            ],
+            "nodeInfo": {
+                "architecture": "amd64",
+                "containerRuntimeVersion": "containerd://1.7.25",
+                "kernelVersion": "6.1.128-136.201.amzn2023.x86_64",
+                "kubeProxyVersion": "",
+                "kubeletVersion": "v1.31.5-eks-5d632ec",
+                "operatingSystem": "linux",
+                "osImage": "Amazon Linux 2023.6.20250203",
+            },
         },
     }
 
@@ -510,31 +634,62 @@ def _node_doc(node: Node, region: str) -> dict[str, Any]:
 def _pod_doc(pod: Pod, node: Node, region: str) -> dict[str, Any]:
     workload = pod.owner_name if pod.owner_kind == "DaemonSet" else pod.owner_name.rsplit("-", 1)[0] or pod.name
     image = _IMAGES.get(workload, "public.ecr.aws/nginx/nginx:1.27").format(region=region)
-    metadata: dict[str, Any] = {"name": pod.name, "namespace": pod.namespace, "uid": _uid("pod", pod.key),
-                                "creationTimestamp": _CREATED, "labels": dict(pod.labels)}
+    metadata: dict[str, Any] = {
+        "name": pod.name,
+        "namespace": pod.namespace,
+        "uid": _uid("pod", pod.key),
+        "creationTimestamp": _CREATED,
+        "labels": dict(pod.labels),
+    }
     if pod.owner_kind:
         metadata["generateName"] = pod.name.rsplit("-", 1)[0] + "-"
-        metadata["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": pod.owner_kind, "name": pod.owner_name,
-                                        "uid": _uid(pod.owner_kind, pod.namespace, pod.owner_name),
-                                        "controller": True, "blockOwnerDeletion": True}]
-    spec: dict[str, Any] = {"nodeName": pod.node, "containers": [{"name": workload, "image": image}],
-                            "dnsPolicy": "ClusterFirst", "restartPolicy": "Always", "schedulerName": "default-scheduler"}
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": "apps/v1",
+                "kind": pod.owner_kind,
+                "name": pod.owner_name,
+                "uid": _uid(pod.owner_kind, pod.namespace, pod.owner_name),
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+    spec: dict[str, Any] = {
+        "nodeName": pod.node,
+        "containers": [{"name": workload, "image": image}],
+        "dnsPolicy": "ClusterFirst",
+        "restartPolicy": "Always",
+        "schedulerName": "default-scheduler",
+    }
     if pod.host_network:
         spec.update(hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet", priorityClassName="system-node-critical")
     return {
-        "apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec,
-        "status": {"phase": "Running", "hostIP": str(node.address), "hostIPs": [{"ip": str(node.address)}],
-                   "podIP": str(pod.address), "podIPs": [{"ip": str(pod.address)}], "qosClass": "Burstable",
-                   "startTime": _CREATED, "conditions": [{"type": "Ready", "status": "True",
-                                                          "lastTransitionTime": _CREATED}]},
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": spec,
+        "status": {
+            "phase": "Running",
+            "hostIP": str(node.address),
+            "hostIPs": [{"ip": str(node.address)}],
+            "podIP": str(pod.address),
+            "podIPs": [{"ip": str(pod.address)}],
+            "qosClass": "Burstable",
+            "startTime": _CREATED,
+            "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": _CREATED}],
+        },
     }
 
 
 def _service_doc(service: Service) -> dict[str, Any]:
     spec: dict[str, Any] = {"type": service.type, "sessionAffinity": "None"}
     if service.cluster_ip is not None:
-        spec.update(clusterIP=str(service.cluster_ip), clusterIPs=[str(service.cluster_ip)], ipFamilies=["IPv4"],
-                    ipFamilyPolicy="SingleStack", internalTrafficPolicy="Cluster")
+        spec.update(
+            clusterIP=str(service.cluster_ip),
+            clusterIPs=[str(service.cluster_ip)],
+            ipFamilies=["IPv4"],
+            ipFamilyPolicy="SingleStack",
+            internalTrafficPolicy="Cluster",
+        )
     ports = []
     for p in service.ports:
         entry: dict[str, Any] = {"port": p.port, "protocol": p.protocol, "targetPort": p.target_port}
@@ -552,13 +707,22 @@ def _service_doc(service: Service) -> dict[str, Any]:
         spec["healthCheckNodePort"] = service.health_check_node_port
     if service.type == "LoadBalancer":
         spec["allocateLoadBalancerNodePorts"] = True
-    metadata: dict[str, Any] = {"name": service.name, "namespace": service.namespace,
-                                "uid": _uid("service", service.key), "creationTimestamp": _CREATED}
+    metadata: dict[str, Any] = {
+        "name": service.name,
+        "namespace": service.namespace,
+        "uid": _uid("service", service.key),
+        "creationTimestamp": _CREATED,
+    }
     if service.annotations:
         metadata["annotations"] = dict(service.annotations)
     ingress = [{"hostname": service.load_balancer}] if service.load_balancer else []
-    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec,
-            "status": {"loadBalancer": {"ingress": ingress} if ingress else {}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata,
+        "spec": spec,
+        "status": {"loadBalancer": {"ingress": ingress} if ingress else {}},
+    }
 
 
 def _eni_doc(eni: Eni, node: Node, subnet: Subnet, vpc_id: str, cluster_name: str, region: str) -> dict[str, Any]:
@@ -567,22 +731,43 @@ def _eni_doc(eni: Eni, node: Node, subnet: Subnet, vpc_id: str, cluster_name: st
 
     addresses = [{"Primary": True, "PrivateDnsName": dns(eni.primary_ip), "PrivateIpAddress": str(eni.primary_ip)}]
     addresses += [{"Primary": False, "PrivateDnsName": dns(a), "PrivateIpAddress": str(a)} for a in eni.secondary_ips]
-    tags = [] if eni.is_primary else [  # ipamd tags the ENIs it creates (amazon-vpc-cni-k8s pkg/awsutils)
-        {"Key": "cluster.k8s.amazonaws.com/name", "Value": cluster_name},
-        {"Key": "node.k8s.amazonaws.com/instance_id", "Value": node.instance_id},
-    ]
+    tags = (
+        []
+        if eni.is_primary
+        else [  # ipamd tags the ENIs it creates (amazon-vpc-cni-k8s pkg/awsutils)
+            {"Key": "cluster.k8s.amazonaws.com/name", "Value": cluster_name},
+            {"Key": "node.k8s.amazonaws.com/instance_id", "Value": node.instance_id},
+        ]
+    )
     doc = {
-        "Attachment": {"AttachmentId": f"eni-attach-{_uid('attach', eni.id).replace('-', '')[:17]}",
-                       "DeleteOnTermination": True, "DeviceIndex": eni.device_number, "NetworkCardIndex": 0,
-                       "InstanceId": node.instance_id, "InstanceOwnerId": _ACCOUNT, "Status": "attached"},
+        "Attachment": {
+            "AttachmentId": f"eni-attach-{_uid('attach', eni.id).replace('-', '')[:17]}",
+            "DeleteOnTermination": True,
+            "DeviceIndex": eni.device_number,
+            "NetworkCardIndex": 0,
+            "InstanceId": node.instance_id,
+            "InstanceOwnerId": _ACCOUNT,
+            "Status": "attached",
+        },
         "AvailabilityZone": subnet.az,
         "Description": "" if eni.is_primary else f"aws-K8S-{node.instance_id}",
-        "Groups": [{"GroupId": f"sg-{_uid('sg', vpc_id).replace('-', '')[:17]}",
-                    "GroupName": f"eks-cluster-sg-{cluster_name}"}],
-        "InterfaceType": "interface", "Ipv6Addresses": [], "MacAddress": eni.mac, "NetworkInterfaceId": eni.id,
-        "OwnerId": _ACCOUNT, "PrivateDnsName": dns(eni.primary_ip), "PrivateIpAddress": str(eni.primary_ip),
-        "PrivateIpAddresses": addresses, "RequesterManaged": False, "SourceDestCheck": True, "Status": "in-use",
-        "SubnetId": eni.subnet_id, "TagSet": tags, "VpcId": vpc_id,
+        "Groups": [
+            {"GroupId": f"sg-{_uid('sg', vpc_id).replace('-', '')[:17]}", "GroupName": f"eks-cluster-sg-{cluster_name}"}
+        ],
+        "InterfaceType": "interface",
+        "Ipv6Addresses": [],
+        "MacAddress": eni.mac,
+        "NetworkInterfaceId": eni.id,
+        "OwnerId": _ACCOUNT,
+        "PrivateDnsName": dns(eni.primary_ip),
+        "PrivateIpAddress": str(eni.primary_ip),
+        "PrivateIpAddresses": addresses,
+        "RequesterManaged": False,
+        "SourceDestCheck": True,
+        "Status": "in-use",
+        "SubnetId": eni.subnet_id,
+        "TagSet": tags,
+        "VpcId": vpc_id,
     }
     if eni.prefixes:
         doc["Ipv4Prefixes"] = [{"Ipv4Prefix": str(p)} for p in eni.prefixes]
@@ -595,7 +780,7 @@ def to_kubectl(cluster: Cluster) -> dict[str, Any]:
 
     Stand-in (``inferred``) ENIs, subnets and VPCs are not written: EC2 would not know them.
 
-    >>> from ekslib.cluster_build import build_cluster
+    >>> from ekslib.cluster import build_cluster
     >>> c = build_cluster([("t3.medium", 2)], name="rt")
     >>> from_kubectl(**{f"{k}_json": v for k, v in to_kubectl(c).items()}, name="rt") == c
     True
@@ -610,22 +795,51 @@ def to_kubectl(cluster: Cluster) -> dict[str, Any]:
     subnets = {s.id: s for s in cluster.subnets}
     enis = [e for n in cluster.nodes for e in n.enis]
     if enis and not any(e.inferred for e in enis):
-        dump["enis"] = {"NetworkInterfaces": [_eni_doc(e, nodes[e.node], subnets[e.subnet_id], cluster.vpc.id,
-                                                       cluster.name, region) for e in enis]}
+        dump["enis"] = {
+            "NetworkInterfaces": [
+                _eni_doc(e, nodes[e.node], subnets[e.subnet_id], cluster.vpc.id, cluster.name, region) for e in enis
+            ]
+        }
     if cluster.subnets and not any(s.inferred for s in cluster.subnets):
-        dump["subnets"] = {"Subnets": [{
-            "AvailabilityZone": s.az, "AvailableIpAddressCount": s.usable - cluster.addresses_taken(s.id),
-            "CidrBlock": str(s.cidr), "DefaultForAz": False, "MapPublicIpOnLaunch": s.public, "OwnerId": _ACCOUNT,
-            "State": "available", "SubnetId": s.id, "VpcId": cluster.vpc.id,
-            "SubnetArn": f"arn:aws:ec2:{region}:{_ACCOUNT}:subnet/{s.id}",
-            "Tags": [{"Key": "Name", "Value": s.name}] if s.name else []} for s in cluster.subnets]}
+        dump["subnets"] = {
+            "Subnets": [
+                {
+                    "AvailabilityZone": s.az,
+                    "AvailableIpAddressCount": s.usable - cluster.addresses_taken(s.id),
+                    "CidrBlock": str(s.cidr),
+                    "DefaultForAz": False,
+                    "MapPublicIpOnLaunch": s.public,
+                    "OwnerId": _ACCOUNT,
+                    "State": "available",
+                    "SubnetId": s.id,
+                    "VpcId": cluster.vpc.id,
+                    "SubnetArn": f"arn:aws:ec2:{region}:{_ACCOUNT}:subnet/{s.id}",
+                    "Tags": [{"Key": "Name", "Value": s.name}] if s.name else [],
+                }
+                for s in cluster.subnets
+            ]
+        }
     if not cluster.vpc.inferred:
-        dump["vpcs"] = {"Vpcs": [{
-            "CidrBlock": str(cluster.vpc.cidrs[0]),
-            "CidrBlockAssociationSet": [{"AssociationId": f"vpc-cidr-assoc-{i:017x}", "CidrBlock": str(c),
-                                         "CidrBlockState": {"State": "associated"}}
-                                        for i, c in enumerate(cluster.vpc.cidrs)],
-            "DhcpOptionsId": "dopt-0123456789abcdef0", "InstanceTenancy": "default", "IsDefault": False,
-            "OwnerId": _ACCOUNT, "State": "available", "VpcId": cluster.vpc.id,
-            "Tags": [{"Key": "Name", "Value": f"{cluster.name}-vpc"}]}]}
+        dump["vpcs"] = {
+            "Vpcs": [
+                {
+                    "CidrBlock": str(cluster.vpc.cidrs[0]),
+                    "CidrBlockAssociationSet": [
+                        {
+                            "AssociationId": f"vpc-cidr-assoc-{i:017x}",
+                            "CidrBlock": str(c),
+                            "CidrBlockState": {"State": "associated"},
+                        }
+                        for i, c in enumerate(cluster.vpc.cidrs)
+                    ],
+                    "DhcpOptionsId": "dopt-0123456789abcdef0",
+                    "InstanceTenancy": "default",
+                    "IsDefault": False,
+                    "OwnerId": _ACCOUNT,
+                    "State": "available",
+                    "VpcId": cluster.vpc.id,
+                    "Tags": [{"Key": "Name", "Value": f"{cluster.name}-vpc"}],
+                }
+            ]
+        }
     return dump

@@ -19,7 +19,7 @@ Graph node ids are ``"<kind>:<name>"`` (:func:`node_id`); addresses are strings.
 VPC > subnets > nodes > ENIs > pods follows ``contains`` (vpc, subnet -> node), ``attached``,
 ``holds-address`` and ``host-network`` edges.
 
->>> from ekslib.cluster_build import build_cluster
+>>> from ekslib.cluster import build_cluster
 >>> g = to_networkx(build_cluster([("t3.medium", 2)]))
 >>> sorted({d["kind"] for _, d in g.nodes(data=True)})
 ['eni', 'node', 'pod', 'service', 'subnet', 'vpc']
@@ -34,8 +34,9 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from ekslib.cluster import IPS_PER_PREFIX, RESERVED_PER_SUBNET, Cluster
+from ekslib.cluster.model import Cluster
 from ekslib.errors import EkslibError
+from ekslib.facts import IPS_PER_PREFIX, RESERVED_PER_SUBNET
 
 __all__ = ["NODE_KINDS", "EDGE_KINDS", "node_id", "to_networkx", "pods_per_eni", "address_use_per_subnet",
            "pods_sharing_node_address"]
@@ -45,7 +46,7 @@ EDGE_KINDS = ("contains", "attached", "holds-address", "host-network", "selects"
 
 
 def node_id(kind: str, name: str) -> str:
-    """The graph id of a model object: ``node_id("pod", "kube-system/coredns-x")`` -> ``'pod:kube-system/coredns-x'``."""
+    """The graph id of a model object: ``node_id("pod", "ns/x")`` -> ``'pod:ns/x'``."""
     if kind not in NODE_KINDS:
         raise EkslibError(f"kind {kind!r} is not one of {', '.join(NODE_KINDS)}")
     return f"{kind}:{name}"
@@ -59,58 +60,141 @@ def _port_text(port: Any) -> str:
 def to_networkx(cluster: Cluster) -> nx.DiGraph:
     """The cluster as a typed ``networkx.DiGraph`` (see the module docstring for node and edge kinds).
 
-    >>> from ekslib.cluster_build import build_cluster
+    >>> from ekslib.cluster import build_cluster
     >>> g = to_networkx(build_cluster([("t3.medium", 1)], workloads=[]))
     >>> [g.edges[u, v]["kind"] for u, v in g.out_edges(node_id("node", next(iter(g.graph["nodes"]))))][:2]
     ['attached', 'attached']
     """
-    g = nx.DiGraph(name=cluster.name, service_cidr=str(cluster.service_cidr),
-                   prefix_delegation=cluster.prefix_delegation, veth_prefix=cluster.veth_prefix,
-                   nodes=[n.name for n in cluster.nodes])
+    g = nx.DiGraph(
+        name=cluster.name,
+        service_cidr=str(cluster.service_cidr),
+        prefix_delegation=cluster.prefix_delegation,
+        veth_prefix=cluster.veth_prefix,
+        nodes=[n.name for n in cluster.nodes],
+    )
     vpc = node_id("vpc", cluster.vpc.id)
-    nodes: list[tuple[str, dict[str, Any]]] = [(vpc, {
-        "kind": "vpc", "label": cluster.vpc.id, "cidrs": [str(c) for c in cluster.vpc.cidrs],
-        "inferred": cluster.vpc.inferred})]
+    nodes: list[tuple[str, dict[str, Any]]] = [
+        (
+            vpc,
+            {
+                "kind": "vpc",
+                "label": cluster.vpc.id,
+                "cidrs": [str(c) for c in cluster.vpc.cidrs],
+                "inferred": cluster.vpc.inferred,
+            },
+        )
+    ]
     edges: list[tuple[str, str, dict[str, Any]]] = []
     for s in cluster.subnets:
         sid = node_id("subnet", s.id)
-        nodes.append((sid, {"kind": "subnet", "label": s.name or s.id, "id": s.id, "az": s.az, "cidr": str(s.cidr),
-                            "public": s.public, "router": str(s.router), "size": s.size, "usable": s.usable,
-                            "inferred": s.inferred}))
+        nodes.append(
+            (
+                sid,
+                {
+                    "kind": "subnet",
+                    "label": s.name or s.id,
+                    "id": s.id,
+                    "az": s.az,
+                    "cidr": str(s.cidr),
+                    "public": s.public,
+                    "router": str(s.router),
+                    "size": s.size,
+                    "usable": s.usable,
+                    "inferred": s.inferred,
+                },
+            )
+        )
         edges.append((vpc, sid, {"kind": "contains"}))
     for n in cluster.nodes:
         nid = node_id("node", n.name)
-        nodes.append((nid, {"kind": "node", "label": n.name, "name": n.name, "instance_type": n.instance_type,
-                            "az": n.az, "address": str(n.address), "subnet": n.subnet_id, "max_pods": n.max_pods,
-                            "instance_id": n.instance_id, "nodegroup": n.nodegroup, "enis": len(n.enis)}))
+        nodes.append(
+            (
+                nid,
+                {
+                    "kind": "node",
+                    "label": n.name,
+                    "name": n.name,
+                    "instance_type": n.instance_type,
+                    "az": n.az,
+                    "address": str(n.address),
+                    "subnet": n.subnet_id,
+                    "max_pods": n.max_pods,
+                    "instance_id": n.instance_id,
+                    "nodegroup": n.nodegroup,
+                    "enis": len(n.enis),
+                },
+            )
+        )
         edges.append((node_id("subnet", n.subnet_id), nid, {"kind": "contains"}))
         for e in n.enis:
             eid = node_id("eni", e.id)
-            nodes.append((eid, {
-                "kind": "eni", "label": f"{e.id} ({e.interface})", "id": e.id, "node": n.name,
-                "device_number": e.device_number, "interface": e.interface, "subnet": e.subnet_id,
-                "primary_ip": str(e.primary_ip), "secondary_ips": [str(a) for a in e.secondary_ips],
-                "prefixes": [str(p) for p in e.prefixes], "capacity": e.capacity, "mac": e.mac,
-                "route_table": e.route_table_number or "main", "primary": e.is_primary, "inferred": e.inferred}))
+            nodes.append(
+                (
+                    eid,
+                    {
+                        "kind": "eni",
+                        "label": f"{e.id} ({e.interface})",
+                        "id": e.id,
+                        "node": n.name,
+                        "device_number": e.device_number,
+                        "interface": e.interface,
+                        "subnet": e.subnet_id,
+                        "primary_ip": str(e.primary_ip),
+                        "secondary_ips": [str(a) for a in e.secondary_ips],
+                        "prefixes": [str(p) for p in e.prefixes],
+                        "capacity": e.capacity,
+                        "mac": e.mac,
+                        "route_table": e.route_table_number or "main",
+                        "primary": e.is_primary,
+                        "inferred": e.inferred,
+                    },
+                )
+            )
             edges.append((nid, eid, {"kind": "attached", "device_number": e.device_number, "interface": e.interface}))
             edges.append((node_id("subnet", e.subnet_id), eid, {"kind": "contains"}))
     for p in cluster.pods:
         key, address, veth = p.key, str(p.address), p.host_veth or ""
         pid = f"pod:{key}"
-        nodes.append((pid, {"kind": "pod", "label": key, "namespace": p.namespace, "name": p.name, "node": p.node,
-                            "address": address, "host_network": p.host_network, "eni": p.eni_id,
-                            "host_veth": veth, "owner": f"{p.owner_kind}/{p.owner_name}".strip("/")}))
+        nodes.append(
+            (
+                pid,
+                {
+                    "kind": "pod",
+                    "label": key,
+                    "namespace": p.namespace,
+                    "name": p.name,
+                    "node": p.node,
+                    "address": address,
+                    "host_network": p.host_network,
+                    "eni": p.eni_id,
+                    "host_veth": veth,
+                    "owner": f"{p.owner_kind}/{p.owner_name}".strip("/"),
+                },
+            )
+        )
         if p.host_network:
             edges.append((f"node:{p.node}", pid, {"kind": "host-network", "address": address}))
         else:
             edges.append((f"eni:{p.eni_id}", pid, {"kind": "holds-address", "address": address, "host_veth": veth}))
     for s in cluster.services:
         svc = node_id("service", s.key)
-        nodes.append((svc, {"kind": "service", "label": s.key, "namespace": s.namespace, "name": s.name,
-                            "type": s.type, "cluster_ip": str(s.cluster_ip) if s.cluster_ip else "",
-                            "ports": [_port_text(p) for p in s.ports],
-                            "external_traffic_policy": s.external_traffic_policy, "endpoints": len(s.endpoints),
-                            "load_balancer": s.load_balancer}))
+        nodes.append(
+            (
+                svc,
+                {
+                    "kind": "service",
+                    "label": s.key,
+                    "namespace": s.namespace,
+                    "name": s.name,
+                    "type": s.type,
+                    "cluster_ip": str(s.cluster_ip) if s.cluster_ip else "",
+                    "ports": [_port_text(p) for p in s.ports],
+                    "external_traffic_policy": s.external_traffic_policy,
+                    "endpoints": len(s.endpoints),
+                    "load_balancer": s.load_balancer,
+                },
+            )
+        )
         edges.extend((svc, node_id("pod", key), {"kind": "selects"}) for key in s.endpoints)
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
@@ -134,7 +218,7 @@ def pods_per_eni(source: Cluster | nx.DiGraph) -> pd.DataFrame:
 
     Host-network pods are not counted: they use the node's address, not one the ENI holds for pods.
 
-    >>> from ekslib.cluster_build import build_cluster
+    >>> from ekslib.cluster import build_cluster
     >>> table = pods_per_eni(build_cluster([("t3.medium", 1)], workloads=[("web", 7)]))
     >>> table[["device_number", "capacity", "pods", "free"]].values.tolist()
     [[0, 5, 5, 0], [1, 5, 4, 1], [2, 5, 0, 5]]
@@ -143,10 +227,20 @@ def pods_per_eni(source: Cluster | nx.DiGraph) -> pd.DataFrame:
     rows = []
     for n, d in _of_kind(g, "eni"):
         pods = sum(1 for _, _, e in g.out_edges(n, data=True) if e["kind"] == "holds-address")
-        rows.append({"eni": d["id"], "node": d["node"], "device_number": d["device_number"],
-                     "interface": d["interface"], "subnet": d["subnet"],
-                     "mode": "prefixes" if d["prefixes"] else "secondary IPs", "capacity": d["capacity"],
-                     "pods": pods, "free": d["capacity"] - pods, "route_table": d["route_table"]})
+        rows.append(
+            {
+                "eni": d["id"],
+                "node": d["node"],
+                "device_number": d["device_number"],
+                "interface": d["interface"],
+                "subnet": d["subnet"],
+                "mode": "prefixes" if d["prefixes"] else "secondary IPs",
+                "capacity": d["capacity"],
+                "pods": pods,
+                "free": d["capacity"] - pods,
+                "route_table": d["route_table"],
+            }
+        )
     columns = ["eni", "node", "device_number", "interface", "subnet", "mode", "capacity", "pods", "free", "route_table"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["node", "device_number"], kind="stable").reset_index(drop=True)
@@ -159,14 +253,16 @@ def address_use_per_subnet(source: Cluster | nx.DiGraph) -> pd.DataFrame:
     ``used`` = ENI primaries + secondary IPs + 16 per prefix: what EC2 counts as taken
     (``AvailableIpAddressCount`` = usable - used). Inferred subnets (CIDR guessed) show their guess.
 
-    >>> from ekslib.cluster_build import build_cluster
+    >>> from ekslib.cluster import build_cluster
     >>> t = address_use_per_subnet(build_cluster([("t3.medium", 1)], workloads=[]))
     >>> t.loc[t["used"] > 0, ["size", "usable", "used", "pod_addresses", "warm", "free"]].values.tolist()
     [[8192, 8187, 12, 2, 8, 8175]]
     """
     g = _as_graph(source)
-    stats = {d["id"]: {"eni_primaries": 0, "secondary_ips": 0, "prefix_addresses": 0, "pod_addresses": 0}
-             for _, d in _of_kind(g, "subnet")}
+    stats = {
+        d["id"]: {"eni_primaries": 0, "secondary_ips": 0, "prefix_addresses": 0, "pod_addresses": 0}
+        for _, d in _of_kind(g, "subnet")
+    }
     for n, d in _of_kind(g, "eni"):
         row = stats[d["subnet"]]
         row["eni_primaries"] += 1
@@ -177,18 +273,40 @@ def address_use_per_subnet(source: Cluster | nx.DiGraph) -> pd.DataFrame:
     for _, d in _of_kind(g, "subnet"):
         s = stats[d["id"]]
         used = s["eni_primaries"] + s["secondary_ips"] + s["prefix_addresses"]
-        rows.append({"subnet": d["id"], "name": d["label"], "az": d["az"], "cidr": d["cidr"], "public": d["public"],
-                     "size": d["size"], "reserved": min(RESERVED_PER_SUBNET, d["size"]), "usable": d["usable"], **s,
-                     "used": used, "warm": s["secondary_ips"] + s["prefix_addresses"] - s["pod_addresses"],
-                     "free": d["usable"] - used, "used_pct": round(100 * used / d["usable"], 2) if d["usable"] else 0.0,
-                     "inferred": d["inferred"]})
+        rows.append(
+            {
+                "subnet": d["id"],
+                "name": d["label"],
+                "az": d["az"],
+                "cidr": d["cidr"],
+                "public": d["public"],
+                "size": d["size"],
+                "reserved": min(RESERVED_PER_SUBNET, d["size"]),
+                "usable": d["usable"],
+                **s,
+                "used": used,
+                "warm": s["secondary_ips"] + s["prefix_addresses"] - s["pod_addresses"],
+                "free": d["usable"] - used,
+                "used_pct": round(100 * used / d["usable"], 2) if d["usable"] else 0.0,
+                "inferred": d["inferred"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def pods_sharing_node_address(source: Cluster | nx.DiGraph) -> pd.DataFrame:
     """The host-network pods (``aws-node``, ``kube-proxy``, ...): each with its node and the node's address."""
     g = _as_graph(source)
-    rows = [{"node": g.nodes[u]["name"], "address": e["address"], "pod": g.nodes[v]["label"],
-             "namespace": g.nodes[v]["namespace"], "name": g.nodes[v]["name"], "owner": g.nodes[v]["owner"]}
-            for u, v, e in g.edges(data=True) if e["kind"] == "host-network"]
+    rows = [
+        {
+            "node": g.nodes[u]["name"],
+            "address": e["address"],
+            "pod": g.nodes[v]["label"],
+            "namespace": g.nodes[v]["namespace"],
+            "name": g.nodes[v]["name"],
+            "owner": g.nodes[v]["owner"],
+        }
+        for u, v, e in g.edges(data=True)
+        if e["kind"] == "host-network"
+    ]
     return pd.DataFrame(rows, columns=["node", "address", "pod", "namespace", "name", "owner"])

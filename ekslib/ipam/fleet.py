@@ -14,8 +14,8 @@ asks for, the allocation fails (``InsufficientFreeAddressesInSubnet`` / ``Insuff
 backs off 120 s and pods stay pending. Pods go to the node with the fewest pods that is below its max pods
 (kube-scheduler's spreading, simplified); running pods end at random (exponential lifetimes).
 
->>> timeline = simulate_cluster(["10.0.0.0/24"], [NodeGroup("t3.medium", 3)], duration_s=600,
-...                             workload=Workload(utilisation=0.5, seed=1))
+>>> timeline = simulate_cluster(["10.0.0.0/24"], [FleetGroup("t3.medium", 3)], duration_s=600,
+...                             workload=Churn(utilisation=0.5, seed=1))
 >>> timeline.columns.tolist()[:6]
 ['time_s', 'subnet', 'nodes', 'pods_running', 'pods_pending', 'node_ips']
 >>> int(timeline["nodes"].iloc[0]), bool((timeline["pods_running"] > 0).any())
@@ -32,18 +32,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ekslib._checks import parse_subnet
 from ekslib.errors import EkslibError
-from ekslib.ipam import (ATTACH_ENI_CALLS, DECREASE_INTERVAL_S, ENI_ATTACH_DELAY_S, FREE_ENI_CALLS,
-                         INSUFFICIENT_ADDRESSES_BACKOFF_S, MIN_ENI_AGE_S, POOL_LOOP_S, PoolCounts, PoolSettings,
-                         deletable_enis, node_limits, pool_decision, pool_settings)
-from ekslib.subnets import (PREFIX_SIZE, NodeGroup, blocks_and_loose, node_group, parse_subnet,
-                            place_nodes)
-
-__all__ = ["NodeGroup", "Workload", "simulate_cluster"]
+from ekslib.facts import (
+    ATTACH_ENI_CALLS,
+    DECREASE_INTERVAL_S,
+    ENI_ATTACH_DELAY_S,
+    FREE_ENI_CALLS,
+    INSUFFICIENT_ADDRESSES_BACKOFF_S,
+    IPS_PER_PREFIX,
+    MIN_ENI_AGE_S,
+    POOL_LOOP_S,
+)
+from ekslib.ipam.decision import PoolCounts, deletable_enis, pool_decision
+from ekslib.ipam.planner import FleetGroup, blocks_and_loose, fleet_group, place_nodes
+from ekslib.ipam.settings import PoolSettings, node_limits, pool_settings
 
 
 @dataclass(frozen=True)
-class Workload:
+class Churn:
     """Seeded pod churn: the cluster asks for ``utilisation`` of its pod capacity on average, swinging by
     +-``wave`` of that over ``period_s``; each pod runs for an exponential time of mean ``lifetime_s``."""
 
@@ -75,7 +82,7 @@ class _Subnets:
         self.blocks, self.loose = split[:, 0].copy(), split[:, 1].copy()
 
     def free(self) -> np.ndarray:
-        return self.loose + PREFIX_SIZE * self.blocks
+        return self.loose + IPS_PER_PREFIX * self.blocks
 
     def give(self, subnet: np.ndarray, *, blocks: np.ndarray, addresses: np.ndarray) -> None:
         """Take back ``blocks`` /28s and ``addresses`` single addresses per entry, into subnet ``subnet[i]``."""
@@ -88,16 +95,16 @@ class _Subnets:
         if self.blocks[s] < blocks:
             return False
         spare_blocks = self.blocks[s] - blocks
-        if addresses > self.loose[s] + PREFIX_SIZE * spare_blocks:
+        if addresses > self.loose[s] + IPS_PER_PREFIX * spare_blocks:
             return False
-        broken = max(0, -(-(addresses - self.loose[s]) // PREFIX_SIZE))
+        broken = max(0, -(-(addresses - self.loose[s]) // IPS_PER_PREFIX))
         self.blocks[s] -= blocks + broken
-        self.loose[s] += broken * PREFIX_SIZE - addresses
+        self.loose[s] += broken * IPS_PER_PREFIX - addresses
         return True
 
 
-def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[NodeGroup], *, duration_s: float = 6 * 3600,
-                     workload: Workload | None = None, attach_delay_s: float = ENI_ATTACH_DELAY_S,
+def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], *, duration_s: float = 6 * 3600,
+                     workload: Churn | None = None, attach_delay_s: float = ENI_ATTACH_DELAY_S,
                      record_every_s: float = POOL_LOOP_S, settings: PoolSettings | None = None,
                      **pool_overrides: Any) -> pd.DataFrame:
     """A tidy timeline of a cluster's address use: one row per recorded loop and subnet.
@@ -108,8 +115,8 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[NodeGroup], *
     ``warm`` (attached, unused), ``cooldown``, ``subnet_free``, ``ec2_calls`` and ``failures`` (cumulative;
     failures are refused allocations). ``pool_overrides``: the fields of :class:`ekslib.ipam.PoolSettings`.
 
-    >>> t = simulate_cluster(["10.0.0.0/26"], [NodeGroup("m5.large", 4)], duration_s=300,
-    ...                      workload=Workload(utilisation=0.9, seed=2))
+    >>> t = simulate_cluster(["10.0.0.0/26"], [FleetGroup("m5.large", 4)], duration_s=300,
+    ...                      workload=Churn(utilisation=0.9, seed=2))
     >>> int(t["failures"].iloc[-1]) > 0, int(t["subnet_free"].min()) < 16
     (True, True)
     """
@@ -119,14 +126,14 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[NodeGroup], *
                           "in ENIConfig subnets) is not modelled here: use ekslib.ipam.simulate for one node")
     if not node_groups or not subnets:
         raise EkslibError("simulate_cluster needs at least one subnet and one node group")
-    workload = workload or Workload()
-    if not 0 < duration_s <= 7 * 24 * 3600 or not POOL_LOOP_S <= record_every_s:
+    workload = workload or Churn()
+    if not 0 < duration_s <= 7 * 24 * 3600 or not record_every_s >= POOL_LOOP_S:
         raise EkslibError(f"duration_s must be > 0 and at most a week, record_every_s >= {POOL_LOOP_S}; got "
                           f"{duration_s} and {record_every_s}")
     if not 0 <= attach_delay_s < 3600:
         raise EkslibError(f"attach_delay_s must be 0 to 3600 seconds, not {attach_delay_s}")
     space = _Subnets(subnets)
-    groups = [g for g in (node_group(item) for item in node_groups) if g.nodes]
+    groups = [g for g in (fleet_group(item) for item in node_groups) if g.nodes]
     limits = [node_limits(g.instance_type, s) for g in groups]
     sub = np.array(place_nodes(groups, len(space.networks)), dtype=np.int64)
     n = len(sub)
@@ -157,7 +164,6 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[NodeGroup], *
     last_fail = np.full(n, -np.inf)
     calls = np.zeros(n, np.int64)
     fails = np.zeros(n, np.int64)
-    column = np.arange(width)
     primary = np.zeros((n, width), bool)
     primary[:, 0] = True
     rng = np.random.default_rng(workload.seed)
@@ -196,7 +202,7 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[NodeGroup], *
         busy = (exists & (ready_at > t)).any(1)
         total = (units * ready).sum(1) * unit
         assigned = pods.sum(1)
-        used_prefixes = -(-pods // PREFIX_SIZE)
+        used_prefixes = -(-pods // IPS_PER_PREFIX)
         free_prefixes = np.where(prefix_mode, ((units - used_prefixes) * ready).sum(1), 0)
         allocatable = ready & (units < slots[:, None])
         first = allocatable.argmax(1)
@@ -249,7 +255,7 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[NodeGroup], *
         shrink = (release > 0) | (~low & high & due & ~busy)
         last_decrease[shrink] = t
         if (release > 0).any():
-            freeable = np.where(prefix_mode[:, None], units - (-(-(pods + cooling) // PREFIX_SIZE)),
+            freeable = np.where(prefix_mode[:, None], units - (-(-(pods + cooling) // IPS_PER_PREFIX)),
                                 units - pods - cooling) * ready
             freeable = np.maximum(freeable, 0)
             reverse = freeable[:, ::-1]
@@ -261,7 +267,7 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[NodeGroup], *
             space.give(sub, blocks=np.where(prefix_mode, returned, 0), addresses=np.where(prefix_mode, 0, returned))
         if check.any():
             ready = exists & (ready_at <= t)
-            free_per_eni = (units - -(-pods // PREFIX_SIZE)) * ready
+            free_per_eni = (units - -(-pods // IPS_PER_PREFIX)) * ready
             gone = np.zeros((n, width), bool)
             for g, lim in enumerate(limits):
                 part = slice(bounds[g], bounds[g + 1])
