@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="iterations of spring_layout on the whole graph (networkx's default: 50; 0 skips it)")
     args = parser.parse_args(argv)
 
-    from ekslib import cluster_build
+    from ekslib.cluster import build as cluster_build
     from ekslib.cluster.build import build_cluster
     from ekslib.cluster.graph import to_networkx
     from ekslib.cluster.spec import NodeGroup

@@ -411,6 +411,22 @@ class Cluster:
         key = namespace_or_key if name is None else f"{namespace_or_key}/{name}"
         return _lookup(self._ix.services, key, "service")
 
+    @property
+    def enis(self) -> tuple[Eni, ...]:
+        """Every ENI of every node, node by node."""
+        return tuple(self._ix.enis.values())
+
+    def find(self, name: str) -> Node | Pod | Eni | None:
+        """The node, pod (``namespace/name``) or ENI called ``name``, or None when there is none.
+
+        >>> from ekslib.cluster.build import build_cluster
+        >>> c = build_cluster([("t3.medium", 1)])
+        >>> type(c.find(c.nodes[0].name)).__name__, c.find("nothing") is None
+        ('Node', True)
+        """
+        ix = self._ix
+        return ix.nodes.get(name) or ix.pods.get(name) or ix.enis.get(name)
+
     # -- relations
     def pods_on_node(self, node: str) -> tuple[Pod, ...]:
         """The pods scheduled on ``node`` (host-network ones included), in the cluster's order."""

@@ -126,18 +126,14 @@ def _resolve(cluster: Cluster, target: str) -> _Target:
         raise EkslibError(f"highlight {target!r} is not valid: give a node name, a pod 'namespace/name', an ENI id "
                           f"or an address of the cluster")
     target = target.strip()
-    ix = cluster._ix
-    if target in ix.nodes:
-        node = ix.nodes[target]
-        return _Target("node", f"node {target}", node, None, cluster.pods_on_node(target))
-    if target in ix.pods:
-        pod = ix.pods[target]
-        node = ix.nodes[pod.node]
-        eni = None if pod.host_network else ix.enis.get(pod.eni_id)
-        return _Target("pod", f"pod {target}", node, eni, (pod,))
-    if target in ix.enis:
-        eni = ix.enis[target]
-        return _Target("eni", f"ENI {target}", ix.nodes[eni.node], eni, cluster.pods_on_eni(target))
+    found = cluster.find(target)
+    if isinstance(found, Node):
+        return _Target("node", f"node {target}", found, None, cluster.pods_on_node(target))
+    if isinstance(found, Pod):
+        eni = None if found.host_network else cluster.eni(found.eni_id)
+        return _Target("pod", f"pod {target}", cluster.node(found.node), eni, (found,))
+    if isinstance(found, Eni):
+        return _Target("eni", f"ENI {target}", cluster.node(found.node), found, cluster.pods_on_eni(target))
     try:
         address = IPv4Address(target)
     except ValueError:
@@ -153,7 +149,8 @@ def _resolve(cluster: Cluster, target: str) -> _Target:
             return _resolve(cluster, eni.id)
         info = cluster.address_info(address)
         raise EkslibError(f"highlight {target}: no node, pod or ENI of this cluster has it ({info.role})")
-    close = suggest(target, [*ix.nodes, *ix.pods, *ix.enis], n=3)
+    names = [n.name for n in cluster.nodes] + [p.key for p in cluster.pods] + [e.id for e in cluster.enis]
+    close = suggest(target, names, n=3)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise EkslibError(f"highlight {target!r} is not a node, pod (namespace/name), ENI id or address of cluster "
                       f"{cluster.name!r}.{hint}")
@@ -184,7 +181,7 @@ def selection_table(cluster: Cluster, target: str) -> pd.DataFrame:
                         f"route table {table}; its own primary address is never a pod's"}
 
     def pod_row(pod: Pod) -> dict[str, Any]:
-        eni = None if pod.host_network else cluster._ix.enis.get(pod.eni_id)
+        eni = None if pod.host_network else cluster.eni(pod.eni_id)
         note = (f"host network: the node's own address ({node.primary_eni.interface}'s primary), no veth"
                 if pod.host_network else _pod_where(pod, eni))
         services = [s.key for s in cluster.services if pod.key in s.endpoints]
@@ -247,7 +244,6 @@ def _layout(cluster: Cluster, detailed: set[str], empty_subnets: bool) -> _Layou
     the node, then its ENIs on the same row.
     """
     out = _Layout(detailed=detailed)
-    ix = cluster._ix
     nodes_of: dict[str, list[Node]] = {s.id: [] for s in cluster.subnets}
     for n in cluster.nodes:
         nodes_of.setdefault(n.subnet_id, []).append(n)
@@ -267,7 +263,7 @@ def _layout(cluster: Cluster, detailed: set[str], empty_subnets: bool) -> _Layou
         for node in nodes:
             out.pos[("node", node.name)] = (x, y)
             enis = sorted(node.enis, key=lambda e: e.device_number)
-            pods = ix.pods_by_node.get(node.name, [])
+            pods = cluster.pods_on_node(node.name)
             if node.name in detailed:
                 host = [p for p in pods if p.host_network]
                 for k, pod in enumerate(host):
@@ -276,7 +272,7 @@ def _layout(cluster: Cluster, detailed: set[str], empty_subnets: bool) -> _Layou
                 for i, eni in enumerate(enis):
                     ex = x + 1 + i
                     out.pos[("eni", eni.id)] = (ex, y - 1)
-                    on_eni = ix.pods_by_eni.get(eni.id, [])
+                    on_eni = cluster.pods_on_eni(eni.id)
                     for k, pod in enumerate(on_eni):
                         out.pos[("pod", pod.key)] = (ex, y - 2 - k)
                     deepest = max(deepest, 1 + len(on_eni))
@@ -354,7 +350,7 @@ def _scatter(webgl: bool, markers: _Markers, *, name: str, symbol: str, labels: 
 
 
 def _pod_hover(cluster: Cluster, pod: Pod, services: dict[str, list[str]]) -> str:
-    node = cluster._ix.nodes[pod.node]
+    node = cluster.node(pod.node)
     owner = f"{pod.owner_kind} {pod.owner_name}" if pod.owner_kind else "no controller"
     lines = [f"<b>{html.escape(pod.key)}</b>"]
     if pod.host_network:
@@ -362,7 +358,7 @@ def _pod_hover(cluster: Cluster, pod: Pod, services: dict[str, list[str]]) -> st
                   "no veth: it lives in the node's network namespace",
                   f"node {short_host(node.name)} ({node.primary_eni.interface} = {node.primary_eni.id})"]
     else:
-        eni = cluster._ix.enis.get(pod.eni_id)
+        eni = cluster.eni(pod.eni_id)
         lines += [f"address {pod.address}: {_pod_where(pod, eni)}",
                   f"host veth <b>{pod.host_veth}</b> ↔ eth0 in the pod",
                   f"node {short_host(node.name)}"]
@@ -373,8 +369,8 @@ def _pod_hover(cluster: Cluster, pod: Pod, services: dict[str, list[str]]) -> st
 
 
 def _eni_hover(cluster: Cluster, eni: Eni, listed: int) -> str:
-    pods = cluster._ix.pods_by_eni.get(eni.id, [])
-    subnet = cluster._ix.subnets.get(eni.subnet_id)
+    pods = cluster.pods_on_eni(eni.id)
+    subnet = cluster.subnet(eni.subnet_id)
     if eni.prefixes:
         held = f"{len(eni.prefixes)} /28 prefixes ({eni.capacity} addresses): " + ", ".join(map(str, eni.prefixes[:4]))
         held += " ..." if len(eni.prefixes) > 4 else ""
@@ -398,7 +394,7 @@ def _eni_hover(cluster: Cluster, eni: Eni, listed: int) -> str:
 
 
 def _node_hover(cluster: Cluster, node: Node) -> str:
-    pods = cluster._ix.pods_by_node.get(node.name, [])
+    pods = cluster.pods_on_node(node.name)
     host = [p for p in pods if p.host_network]
     lines = [f"<b>{node.name}</b>",
              f"{node.instance_type} in {node.az}" + (f", {node.instance_id}" if node.instance_id else ""),
@@ -459,13 +455,12 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
     """
     _check_color_by(color_by)
     target = _resolve(cluster, highlight) if highlight is not None else None
-    ix = cluster._ix
     everything = detail_limit is None or len(cluster.pods) <= detail_limit
     detailed = {n.name for n in cluster.nodes} if everything else set()
     if target is not None:
         detailed.add(target.node.name)
     lay = _layout(cluster, detailed, empty_subnets)
-    drawn_pods = sum(len(ix.pods_by_node.get(n, [])) for n in detailed)
+    drawn_pods = sum(len(cluster.pods_on_node(n)) for n in detailed)
     x_span = lay.right + 1.3 - min(-_SPINE - 0.3, lay.right / 2 - 2)
     labels: str | bool = False  # full labels, compact ones (addresses only), or none (hover only)
     if everything and len(cluster.pods) <= LABEL_LIMIT:
@@ -473,7 +468,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
             labels = "full"
         elif x_span * _PX_COMPACT <= _MAX_WIDTH:
             labels = "compact"
-    points = 1 + len(lay.subnets) + len(cluster.nodes) + len(ix.enis) + drawn_pods
+    points = 1 + len(lay.subnets) + len(cluster.nodes) + len(cluster.enis) + drawn_pods
     webgl = points > WEBGL_POINTS
     services: dict[str, list[str]] = {}
     for s in cluster.services:
@@ -511,7 +506,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
             nodes.add(n_at, _node_hover(cluster, node), f"{short_host(node.name)} · {node.instance_type}",
                       "#3d3d3d", 15)
             enis = sorted(node.enis, key=lambda e: e.device_number)
-            pods = ix.pods_by_node.get(node.name, [])
+            pods = cluster.pods_on_node(node.name)
             host = [p for p in pods if p.host_network]
             if node.name in detailed:
                 bus = n_at[1] - 0.5
@@ -521,7 +516,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
                 for eni in enis:
                     e_at = lay.pos[("eni", eni.id)]
                     edges.add((e_at[0], bus), e_at)
-                    on_eni = ix.pods_by_eni.get(eni.id, [])
+                    on_eni = cluster.pods_on_eni(eni.id)
                     if on_eni:
                         edges.add(e_at, lay.pos[("pod", on_eni[-1].key)])
                     colour = device_colour(eni.device_number)
@@ -543,7 +538,7 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
                 if enis:
                     edges.add(n_at, lay.pos[("eni", enis[-1].id)])
                 for eni in enis:
-                    on_eni = ix.pods_by_eni.get(eni.id, [])
+                    on_eni = cluster.pods_on_eni(eni.id)
                     if color_by == "eni":
                         c = device_colour(eni.device_number)
                     else:
