@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from ekslib._version import __version__
 
 #: public name -> module that defines it (loaded lazily, PEP 562)
 _EXPORTS = {

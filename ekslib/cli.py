@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                f"  {prog} table --family m5\n  {prog} refresh-data",
         formatter_class=_Formatter,
     )
-    from ekslib import __version__
+    from ekslib._version import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -271,16 +271,6 @@ def test_lookups():
         cluster.node("ip-1-2-3-4")
 
 
-def test_eni_route_table_is_device_plus_one():
-    cluster = build_cluster([("t3.medium", 1)], workloads=[("web", 6)])
-    node = cluster.nodes[0]
-    assert cluster.eni_route_table(node.enis[0].id) is None
-    table = cluster.eni_route_table(node.enis[2].id)
-    router = cluster.subnet(node.subnet_id).router
-    assert table.number == 3 and str(router).endswith(".1")
-    assert table.text().splitlines() == [f"default via {router} dev eth2", f"{router} dev eth2 scope link"]
-
-
 def test_address_info_roles():
     cluster = build_cluster([("t3.medium", 1)], workloads=[])
     node = cluster.nodes[0]

@@ -10,7 +10,7 @@ import pytest
 from ekslib.cluster.build import build_cluster
 from ekslib.cluster.kubectl import load_sample
 from ekslib.dataplane.bridge import bridge_dataplane
-from ekslib.dataplane.vpc_cni import node_dataplane
+from ekslib.dataplane.vpc_cni import eni_route_table, node_dataplane
 from ekslib.errors import EkslibError
 from ekslib.facts import POD_GATEWAY
 from ekslib.linux.iproute import ip_addr_text, ip_neigh_text, ip_route_text, ip_rule_text, veth_table
@@ -146,3 +146,13 @@ def test_errors_name_the_pod(dp):
         dp.namespace("default/ghost")
     with pytest.raises(EkslibError, match="has no veth"):
         dp.veth(dp.host_network_pods[0])
+
+
+def test_eni_route_table_is_device_plus_one():
+    cluster = build_cluster([("t3.medium", 1)], workloads=[("web", 6)])
+    node = cluster.nodes[0]
+    assert eni_route_table(cluster, node.enis[0].id) is None
+    table = eni_route_table(cluster, node.enis[2].id)
+    router = cluster.subnet(node.subnet_id).router
+    assert table.number == 3 and str(router).endswith(".1")
+    assert table.text().splitlines() == [f"default via {router} dev eth2", f"{router} dev eth2 scope link"]

@@ -52,7 +52,6 @@ from ekslib.facts import (
     RESERVED_VETH_PREFIXES,
     VETH_HASH_CHARS,
 )
-from ekslib.linux.routes import Route, RouteTable
 
 
 def check_veth_prefix(prefix: str) -> str:
@@ -454,20 +453,6 @@ class Cluster:
     def subnet_of_eni(self, eni_id: str) -> Subnet:
         """The subnet an ENI's addresses come from."""
         return self.subnet(self.eni(eni_id).subnet_id)
-
-    def eni_route_table(self, eni_id: str) -> RouteTable | None:
-        """The ENI's own route table (number device + 1) as the VPC CNI writes it; None for the primary ENI.
-
-        Source: amazon-vpc-cni-k8s ``pkg/networkutils/network.go`` ``setupENINetwork``: a link route to the
-        subnet's router and ``default via <router> dev ethN``.
-        """
-        eni = self.eni(eni_id)
-        if eni.route_table_number is None:
-            return None
-        router = self.subnet(eni.subnet_id).router
-        routes = (Route(None, eni.interface, via=router),
-                  Route(IPv4Network(f"{router}/32"), eni.interface, scope="link"))
-        return RouteTable(eni.route_table_number, eni.id, routes)
 
     # -- lookups by address (None when nothing in the cluster has it)
     def eni_of_address(self, address: Any) -> Eni | None:

@@ -83,6 +83,26 @@ def eni_interfaces(cluster: Cluster, node: Node, mtu: int, only_primary: bool = 
     return out
 
 
+def eni_route_table(cluster: Cluster, eni_id: str) -> RouteTable | None:
+    """An ENI's own route table (number = device + 1) as the VPC CNI writes it; None for the primary ENI.
+
+    Source: github.com/aws/amazon-vpc-cni-k8s ``pkg/networkutils/network.go`` ``setupENINetwork``: a link route
+    to the subnet's router and ``default via <router> dev ethN``.
+
+    >>> from ekslib.cluster import build_cluster
+    >>> c = build_cluster([("t3.medium", 1)], workloads=[("web", 6)])
+    >>> eni_route_table(c, c.nodes[0].enis[0].id) is None, eni_route_table(c, c.nodes[0].enis[1].id).number
+    (True, 2)
+    """
+    eni = cluster.eni(eni_id)
+    if eni.route_table_number is None:
+        return None
+    router = cluster.subnet(eni.subnet_id).router
+    routes = (Route(None, eni.interface, via=router),
+              Route(IPv4Network(f"{router}/32"), eni.interface, scope="link"))
+    return RouteTable(eni.route_table_number, eni.id, routes)
+
+
 def node_dataplane(cluster: Cluster, node: str | Node, *, mtu: int = DEFAULT_MTU) -> NodeDataplane:
     """The VPC CNI's data plane on ``node`` (routed veths, no bridge): see the module docstring.
 
@@ -105,7 +125,7 @@ def node_dataplane(cluster: Cluster, node: str | Node, *, mtu: int = DEFAULT_MTU
              Rule(RULE_MAIN, "main"), Rule(RULE_DEFAULT, "default")]
     tables: dict[int, RouteTable] = {}
     for eni in n.enis:
-        table = cluster.eni_route_table(eni.id)
+        table = eni_route_table(cluster, eni.id)
         if table is not None:
             tables[table.number] = table
             rules.append(Rule(RULE_FROM_ENI, table.number, src=_host32(eni.primary_ip)))
