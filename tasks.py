@@ -2,7 +2,7 @@
 """The project's two set-up commands, needing nothing but python3 (3.11 or newer):
 
     python3 tasks.py lab     # make .venv if missing, install, open JupyterLab on the notebooks
-    python3 tasks.py test    # make .venv if missing, install, run the unit tests, then every notebook
+    python3 tasks.py test    # make .venv if missing, install, lint, run the unit tests and every notebook
 
 The virtual environment is ``.venv`` beside this file; it is (re)installed from ``requirements.txt`` whenever
 that file or ``pyproject.toml`` changes. Extra arguments go to JupyterLab or to pytest, e.g.
@@ -68,15 +68,21 @@ def lab(extra: list[str]) -> int:
 
 
 def test(extra: list[str]) -> int:
-    """Run the unit tests, then every notebook under nbval; 0 only when both pass."""
+    """Lint with ruff, then run the unit tests, doctests and every notebook in one pytest session.
+
+    One session (two xdist workers, ``--dist loadscope`` so that a notebook's cells share one kernel) starts the
+    workers once and keeps both cores busy while a notebook's kernel waits.
+    """
     ensure_environment()
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    _say("unit tests")
-    unit = _run(PYTHON, "-m", "pytest", "tests", "ekslib", "-n", "2", *extra, env=env)
-    _say("notebooks (nbval)")
-    notebooks = _run(PYTHON, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-n", "2",
-                     "--dist", "loadscope", "-p", "no:cacheprovider", "notebooks", *extra, env=env)
-    return unit or notebooks
+    _say("lint (ruff)")
+    lint = _run(PYTHON, "-m", "ruff", "check", "--quiet", ".", env=env)
+    if lint:
+        _say("ruff found problems (above); `.venv/bin/python -m ruff check --fix .` mends the simple ones")
+    _say("unit tests, doctests and notebooks (nbval)")
+    tests = _run(PYTHON, "-m", "pytest", "tests", "ekslib", "notebooks", "--nbval-lax", "--nbval-current-env",
+                 "-n", "2", "--dist", "loadscope", "-p", "no:cacheprovider", *extra, env=env)
+    return lint or tests
 
 
 def main(argv: list[str]) -> int:

@@ -75,6 +75,8 @@ def parse_ipv4(value: Any, where: str) -> IPv4Address:
     ekslib.errors.EkslibError: pod kube-system/coredns-abc: status.podIP '10.0.1.999' is not an IPv4 address
     """
     try:
+        if isinstance(value, bool):  # IPv4Address(True) would be 0.0.0.1
+            raise TypeError(value)
         return IPv4Address(value)
     except (ipaddress.AddressValueError, ValueError, TypeError):
         hint = " (IPv6 clusters are not modelled)" if isinstance(value, str) and ":" in value else ""
@@ -88,6 +90,8 @@ def parse_ipv4_network(value: Any, where: str) -> IPv4Network:
     '192.168.96.0/19'
     """
     try:
+        if isinstance(value, bool):
+            raise TypeError(value)
         return IPv4Network(value)
     except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError, TypeError):
         raise EkslibError(f"{where} {value!r} is not an IPv4 CIDR such as '192.168.96.0/19'") from None

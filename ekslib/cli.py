@@ -8,6 +8,11 @@ Subcommands:
 * ``refresh-data`` -- regenerate the bundled snapshot ``data/instance_types.csv`` (offline from moto, or
   ``--live`` from the EC2 API with your AWS credentials).
 
+The instance types are those of the EC2 snapshot and of the VPC CNI's own limits table together
+(:func:`ekslib.sources.load_instance_types`). A type only the VPC CNI's table knows (p3.2xlarge, ...) has no
+vCPU count: where the 110/250 ceiling needs one (a raw value above 110), ``max-pods`` fails with a message
+naming ``refresh-data --live`` and ``table`` leaves the cell empty, with a note on stderr.
+
 This module only parses arguments and prints: the logic lives in :mod:`ekslib.capacity` and
 :mod:`ekslib.sources`, which are imported inside the command functions so that ``import ekslib.cli`` and
 ``--help`` stay light (no pandas).
@@ -95,7 +100,7 @@ def cmd_max_pods(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from ekslib.capacity import capacity_table
+    from ekslib.capacity import REFRESH_LIVE, capacity_table
     from ekslib.facts import DEFAULT_CNI_VERSION
     from ekslib.sources import instance_types as data
 
@@ -107,11 +112,17 @@ def cmd_table(args: argparse.Namespace) -> int:
         names = data.instance_type_names()
         order = sorted(names, key=lambda n: (n.split(".", 1)[0], data.size_rank(n.split(".", 1)[1]), n))
     table = capacity_table(**settings).loc[order, ["vcpus", "enis", "ipv4_per_eni", "max_pods"]]
+    unknown = list(table.index[table["max_pods"].isna()])
     table = table.rename_axis("instance_type").reset_index()
     if args.format == "csv":
         sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
     else:
         print(table.to_string(index=False))
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        print(f"note: no max pods for {shown}: the 110/250 ceiling needs vCPUs, which only EC2 has and the "
+              f"snapshot lacks for types known only to the VPC CNI's limits table; run `{REFRESH_LIVE}` "
+              f"or add --show-max-allowed", file=sys.stderr)
     return 0
 
 

@@ -26,8 +26,8 @@ HOST_NETWORK_PODS = 2
 #: First VPC CNI version with prefix delegation (the former [AMI] ``max-pods-calculator.sh``: major > 1 or
 #: minor > 8).
 PREFIX_DELEGATION_MIN_CNI = (1, 9, 0)
-#: First VPC CNI version that delegates prefixes on bare metal too ([CNI] ``pkg/vpc``
-#: ``IsPrefixDelegationSupported``: Nitro or bare metal, since v1.11).
+#: First VPC CNI version that delegates prefixes on bare metal too ([CNI] ``pkg/awsutils/awsutils.go``
+#: ``IsPrefixDelegationSupported``: Nitro or bare metal, since v1.11.0, PR #1937).
 PREFIX_DELEGATION_BARE_METAL_MIN_CNI = (1, 11, 0)
 #: The recommended max-pods ceilings and the vCPU count above which the higher one applies (the former
 #: max-pods-calculator.sh; [UG] "How maxPods is determined": managed node groups without a custom AMI).

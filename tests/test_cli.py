@@ -43,6 +43,12 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     (["--instance-type", "m5.large", "--cni-version", "1.8.0", "--cni-prefix-delegation-enabled"], 29),
     (["--instance-type", "t3.medium", "--cni-version", "1.9.0", "--cni-max-eni", "2", "--show-max-allowed"], 12),
     (["--instance-type", "M5.Large", "--cni-version", "v1.19.2-eksbuild.1"], 29),
+    # types only one source knows: p3 only in the VPC CNI's table (raw 58 <= 110: no vCPUs needed), r9g only in EC2
+    (["--instance-type", "p3.2xlarge", "--cni-version", "1.9.0"], 58),
+    (["--instance-type", "p3.16xlarge", "--cni-version", "1.9.0", "--show-max-allowed"], 234),
+    (["--instance-type", "r9g.large", "--cni-version", "1.9.0"], 59),
+    # the CNI table's cards, not moto's: 15 ENIs on one card
+    (["--instance-type", "i7ie.48xlarge", "--cni-version", "1.9.0", "--show-max-allowed"], 737),
 ])
 def test_max_pods_prints_only_the_number(capsys, argv, expected):
     code, out, err = run(capsys, "max-pods", *argv)
@@ -76,6 +82,15 @@ def test_bad_input_is_one_error_line_and_exit_1(capsys, argv, fragment):
     assert code == 1 and out == ""
     assert err.startswith("error: ") and fragment in err
     assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_ceiling_on_a_type_without_vcpus_is_a_clear_error(capsys):
+    """p3.16xlarge is known only to the VPC CNI's table: raw 234 > 110, so the ceiling needs its vCPUs."""
+    code, out, err = run(capsys, "max-pods", "--instance-type", "p3.16xlarge", "--cni-version", "1.9.0")
+    assert code == 1 and out == ""
+    assert err.startswith("error: max pods of p3.16xlarge is unknown") and err.count("\n") == 1
+    assert "python -m ekslib refresh-data --live" in err and "--show-max-allowed" in err
+    assert "Traceback" not in err
 
 
 def test_max_eni_must_be_a_whole_number(capsys):
@@ -159,6 +174,16 @@ def test_table_of_every_type(capsys):
     code, out, _ = run(capsys, "table", "--format", "csv")
     assert code == 0
     assert len(out.splitlines()) == len(data.instance_type_names()) + 1
+
+
+def test_table_leaves_unknown_cells_empty_and_says_why(capsys):
+    code, out, err = run(capsys, "table", "--family", "p3", "--format", "csv")
+    assert code == 0
+    assert out.splitlines() == ["instance_type,vcpus,enis,ipv4_per_eni,max_pods", "p3.2xlarge,,4,15,58",
+                                "p3.8xlarge,,8,30,", "p3.16xlarge,,8,30,"]
+    assert err.startswith("note: no max pods for p3.8xlarge, p3.16xlarge") and "refresh-data --live" in err
+    code, out, err = run(capsys, "table", "--family", "p3", "--format", "csv", "--show-max-allowed")
+    assert (code, err) == (0, "") and out.splitlines()[-1] == "p3.16xlarge,,8,30,234"
 
 
 def test_table_unknown_family_names_close_ones(capsys):

@@ -1,4 +1,4 @@
-"""The cluster model and build_cluster against the reference facts (shared/reference/vpc-cni.md sections 2-4)."""
+"""The cluster model and build_cluster against the reference facts (the VPC CNI source and docs, EKS User Guide)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_the_seed_picture_two_t3_medium_nodes():
     cluster = build_cluster([("t3.medium", 2)], seed=7)
     assert [n.max_pods for n in cluster.nodes] == [17, 17]  # 3 x (6 - 1) + 2
     for node in cluster.nodes:
-        # primary and secondary ENI, as the seed notes draw (warm pool: WARM_ENI_TARGET=1 keeps a spare ENI)
+        # primary and secondary ENI, as the study notes draw (warm pool: WARM_ENI_TARGET=1 keeps a spare ENI)
         assert [e.device_number for e in node.enis] == [0, 1]
         assert node.enis[0].primary_ip == node.address
         assert all(len(e.secondary_ips) == 5 for e in node.enis)  # 6 IPv4 per ENI, 1 is the ENI's own
@@ -94,6 +94,51 @@ def test_default_layout_is_eksctls():
     # AWS reserves .0-.3: the first address handed out is .4
     assert {str(n.address).rsplit(".", 1)[1] for n in cluster.nodes} == {"4"}
     assert all(len(s.id) == len("subnet-") + 17 for s in cluster.subnets)
+
+
+def test_eksctl_layout_in_us_east_1_and_public_nodes():
+    # eksctl User Guide "VPC Configuration": "In us-east-1 eksctl only creates 2 public and 2 private subnets";
+    # eksctl's SetSubnets: zone i gets block i (public) and block i + zones (private) of the VPC cut into 8
+    east = default_subnets(region="us-east-1")
+    assert [(s.az, str(s.cidr), s.public) for s in east] == [
+        ("us-east-1a", "192.168.0.0/19", True), ("us-east-1b", "192.168.32.0/19", True),
+        ("us-east-1a", "192.168.64.0/19", False), ("us-east-1b", "192.168.96.0/19", False)]
+    assert len(default_subnets(region="eu-west-1")) == 6 and len(default_subnets(zones=4)) == 8
+    cluster = build_cluster([("t3.medium", 3)], region="us-east-1")
+    assert sorted({n.az for n in cluster.nodes}) == ["us-east-1a", "us-east-1b"]
+    assert all(n.name.endswith(".ec2.internal") for n in cluster.nodes)
+    # "The initial nodegroup is created in public subnets" unless privateNetworking: private_networking=False
+    public = build_cluster([("t3.medium", 2)], private_networking=False)
+    assert {public.subnet(n.subnet_id).public for n in public.nodes} == {True}
+    assert sorted(str(n.address) for n in public.nodes) == ["192.168.0.4", "192.168.32.4"]
+    with pytest.raises(EkslibError, match="no public subnet"):
+        build_cluster([("t3.medium", 1)], subnets=[("us-west-2a", "10.0.0.0/24")], vpc_cidr="10.0.0.0/16",
+                      private_networking=False)
+    with pytest.raises(EkslibError, match="private_networking must be True or False"):
+        build_cluster([("t3.medium", 1)], private_networking="no")
+    with pytest.raises(EkslibError, match=r"vpc_cidr 10.0.0.0/25 is /25: eksctl cuts a VPC of /16 to /24"):
+        default_subnets("10.0.0.0/25")
+    with pytest.raises(EkslibError, match="zones=5"):
+        default_subnets(zones=5)
+
+
+def test_minimum_ip_target_alone_is_named_not_a_crash():
+    # MINIMUM_IP_TARGET=3 without WARM_IP_TARGET: the pool stops at 3 addresses, the 7 pods do not all fit
+    with pytest.raises(EkslibError, match=r"7 pods need VPC addresses but ipamd's pool stops at 3: "
+                                          r"MINIMUM_IP_TARGET=3 without WARM_IP_TARGET"):
+        build_cluster([("t3.medium", 1)], minimum_ip_target=3)
+    ok = build_cluster([("t3.medium", 1)], minimum_ip_target=3, warm_ip_target=1)
+    assert [len(e.secondary_ips) for e in ok.nodes[0].enis] == [5, 3]
+
+
+def test_default_service_cidr_follows_al2_bootstrap():
+    # AL2 bootstrap.sh: DNS 172.20.0.10 when a VPC CIDR block starts with "10.", else 10.100.0.10
+    assert default_service_cidr(["192.168.0.0/16", "10.1.0.0/16"]) == IPv4Network("172.20.0.0/16")
+    assert default_service_cidr(["172.31.0.0/16"]) == IPv4Network("10.100.0.0/16")
+    assert build_cluster([("t3.medium", 1)], vpc_cidr="10.0.0.0/16").service("kube-system/kube-dns").cluster_ip == \
+        IPv4Address("172.20.0.10")
+    with pytest.raises(EkslibError, match="VPC CIDR '10.0.0.0/33' is not an IPv4 CIDR"):
+        default_service_cidr(["10.0.0.0/33"])
 
 
 def test_warm_pool_follows_the_published_tables():
@@ -228,12 +273,13 @@ def test_daemonset_that_does_not_fit():
 
 @pytest.mark.parametrize("groups, kwargs, message", [
     ([("t3.mediun", 1)], {}, "t3.medium"),
-    ([("t3.medium", -1)], {}, "count -1"),
+    ([("t3.medium", -1)], {}, r"node group #1 \(t3.medium\): count must be a whole number >= 0, not -1"),
     ([("t3.medium", 0)], {}, "0 nodes"),
     ([], {}, "empty"),
     ([("t3.medium", 1, "eu-west-1a")], {}, "us-west-2a, us-west-2b, us-west-2c"),
     ([("t3.medium", 1)], {"workloads": [Workload("x", kind="StatefulSet")]}, "kind 'StatefulSet'"),
-    ([("t3.medium", 1)], {"workloads": [("x", -2)]}, "replicas -2"),
+    ([("t3.medium", 1)], {"workloads": [("x", -2)]},
+     "workload default/x: replicas must be a whole number >= 0, not -2"),
     ([("t3.medium", 1)], {"workloads": [("coredns", 1, "kube-system")]}, "defined twice"),
     ([("t3.medium", 1)], {"workloads": [Workload("x", service=ServiceSpec(node_port=80))]}, "NodePort range"),
     ([("t3.medium", 1)], {"vpc_cidr": "10.0.0.0/33"}, "not an IPv4 CIDR"),
@@ -415,3 +461,11 @@ def test_build_cluster_properties(inputs):
                 assert len(eni.prefixes) <= t.ipv4_per_eni - 1
     assert sum(r for _, r in workloads) + 2 == sum(1 for p in cluster.pods if p.owner_kind == "ReplicaSet")
     assert problems(cluster) == []
+
+
+def test_address_lookups_name_a_bad_address():
+    cluster = build_cluster([("t3.medium", 1)], workloads=[])
+    with pytest.raises(EkslibError, match="address '10.0.0.x' is not an IPv4 address"):
+        cluster.address_info("10.0.0.x")
+    with pytest.raises(EkslibError, match="address None is not an IPv4 address"):
+        cluster.eni_of_address(None)

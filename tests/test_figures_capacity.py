@@ -164,3 +164,30 @@ def test_explanation_figure_ends_at_max_pods():
     assert _waterfall_result(fig) == capped.max_pods == 110
     assert list(fig.data[0].y) == [432, 2, 434, -324, 110]
     assert fig.layout.title.text == "m5.large: max pods = 110"
+
+
+# --- types only the VPC CNI's table knows (no vCPUs): no figure breaks, unknown values stay unknown ------------
+
+
+def test_modes_figure_of_a_family_without_vcpus():
+    fig = figures.modes_figure("p3")
+    assert list(_trace(fig, "standard").y) == [58, 234, 234]  # p3.2xlarge, p3.8xlarge, p3.16xlarge
+    ceiling = next(t for t in fig.data if "ceiling" in t.name)
+    assert list(ceiling.y) == [None, None, None]
+    assert "vCPU count is unknown" in fig.layout.title.subtitle.text
+    fig.to_json()
+
+
+def test_heatmap_marks_unknown_cells_with_a_question_mark():
+    table = capacity_table(ceiling=True)
+    heat = figures.max_pods_by_family_figure(table).data[0]
+    row, col = list(heat.y).index("p3"), list(heat.x).index("16xlarge")
+    assert heat.text[row][col] == "?" and heat.z[row][col] is None
+    assert heat.customdata[row][col][0] is None and heat.customdata[row][col][4] == 234
+    assert heat.text[row][list(heat.x).index("2xlarge")] == "58"
+
+
+def test_multi_card_figure_with_unknown_values():
+    fig = figures.multi_card_figure(capacity_table(ceiling=True))
+    fig.to_json()
+    assert "→ 100 pods" in fig.layout.title.text  # p5.48xlarge under the ceiling: 100 <= 250

@@ -283,7 +283,7 @@ def test_node_figure_picks_pods_from_every_table_and_checks_input(two):
     assert "1536 → table 2" in text and "and 4 more pods" in text
     with pytest.raises(EkslibError, match="takes a NodeDataplane"):
         node_figure(two)
-    with pytest.raises(EkslibError, match="max_pods 0"):
+    with pytest.raises(EkslibError, match="max_pods must be a whole number >= 1, not 0"):
         node_figure(dp, max_pods=0)
 
 

@@ -172,11 +172,22 @@ def test_pool_figure_draws_a_published_prefix_row():
 
 def test_pool_figure_says_when_prefix_mode_falls_back():
     fig = figures.pool_figure(steady_state("t2.large", 5, prefix_delegation=True))
-    assert "t2.large is not Nitro: ipamd falls back to secondary-IP mode" in fig.layout.title.subtitle.text
+    assert "t2.large is neither Nitro nor bare metal (hypervisor xen): ipamd falls back to secondary-IP mode" in \
+        fig.layout.title.subtitle.text
     assert "assigned to a pod" in [t.name for t in fig.data]  # drawn as addresses, not prefixes
 
 
 # ------------------------------------------------------------------------------------------- settings
+
+
+def test_pool_figure_shows_pods_waiting_at_the_minimum_and_bare_metal_prefixes():
+    fig = figures.pool_figure(steady_state("t3.small", 7, minimum_ip_target=5))
+    assert fig.layout.title.text == ("t3.small with 7 pods (2 waiting for an address): 2 ENIs, 5 pod addresses "
+                                     "attached, 0 unused")
+    assert "MINIMUM_IP_TARGET=5 without WARM_IP_TARGET" in fig.layout.title.subtitle.text
+    metal = figures.pool_figure(steady_state("m5.metal", 20, prefix_delegation=True))
+    assert "3 prefixes = 48 pod addresses" in metal.layout.title.text
+    assert "m5.metal is bare metal: ipamd delegates prefixes here" in metal.layout.title.subtitle.text
 
 
 def test_settings_figure_shows_the_trade_off():

@@ -23,7 +23,8 @@ from ekslib.ipam.schedules import churn, ramp, scale
 from ekslib.ipam.settings import PoolSettings, node_limits
 from ekslib.ipam.simulation import NodeSimulation, simulate
 from ekslib.ipam.steady import steady_state
-from ekslib.ipam.subnet_space import fragmented_subnet
+from ekslib.ipam.subnet_space import SubnetSpace, fragmented_subnet
+from ekslib.sources.instance_types import instance_type_info
 
 # --------------------------------------------------------------------------------- the published tables
 
@@ -184,9 +185,68 @@ def test_limits_max_eni_custom_networking_and_fallbacks():
     assert custom.per_eni == (0, 9, 9) and custom.pods_per_eni == (0, 5, 0) and custom.limits.max_pods == 20
     xen = steady_state("t2.large", 3, prefix_delegation=True)
     assert not xen.limits.prefix_mode and xen.per_eni == (11, 11)
-    assert "not Nitro" in xen.notes[0]
+    assert "neither Nitro nor bare metal" in xen.notes[0]
     assert node_limits("m5.large", PoolSettings(prefix_delegation=True)).max_pods == 110
     assert node_limits("m5.large", PoolSettings(prefix_delegation=True, max_pods=29)).max_pod_addresses == 27
+
+
+def test_bare_metal_delegates_prefixes_as_ipamd_does():
+    # ipamd's IsPrefixDelegationSupported (pkg/awsutils/awsutils.go): hypervisor nitro OR bare metal (CNI >= 1.11);
+    # the instance data give bare metal no hypervisor, so the old Nitro-only check fell back to secondary IPs.
+    assert instance_type_info("m5.metal").hypervisor == "" and instance_type_info("m5.metal").bare_metal
+    limits = node_limits("m5.metal", PoolSettings(prefix_delegation=True))
+    assert limits.prefix_mode and limits.unit == 16 and "bare metal" in limits.notes[0]
+    metal = steady_state("m5.metal", 20, prefix_delegation=True)
+    assert metal.per_eni == (3,) and metal.ips == 48          # 2 prefixes for 20 pods + WARM_PREFIX_TARGET=1
+    assert steady_state("m5.metal", 20).per_eni == (49, 49)   # secondary-IP mode: a warm ENI of 49 on top
+    # the calculator's max pods (Nitro only) is unchanged: 15 x 49 + 2 = 737, 250 with the ceiling
+    assert limits.max_pods == 250
+    assert not node_limits("t2.large", PoolSettings(prefix_delegation=True)).prefix_mode
+    assert node_limits("m5.metal", PoolSettings()).prefix_mode is False
+
+
+def test_minimum_ip_target_without_warm_ip_target_stops_the_pool():
+    # VPC CNI README, MINIMUM_IP_TARGET note 2: WARM_IP_TARGET is taken as 0, so the pool stops at the minimum
+    # and "This configuration will prevent future ENIs/IPs from being allocated"
+    assert PoolSettings(minimum_ip_target=5).pool_ceiling == 5
+    assert PoolSettings(minimum_ip_target=5, warm_ip_target=1).pool_ceiling is None
+    assert PoolSettings().pool_ceiling is None
+    s = steady_state("t3.small", 7, minimum_ip_target=5)
+    assert (s.ips, s.per_eni, s.assigned, s.pending, s.unused) == (5, (3, 2), 5, 2, 0)
+    assert "2 of 7 pods wait for an address: MINIMUM_IP_TARGET=5 without WARM_IP_TARGET" in s.notes[-1]
+    assert s.as_dict()["pending"] == 2
+    timeline = simulate("t3.small", ramp(7), minimum_ip_target=5, duration_s=600)
+    end = timeline.iloc[-1]
+    assert (end["pods_running"], end["pods_pending"], end["ips_attached"]) == (5, 2, 5)
+    assert (timeline["ips_attached"] <= 5).all()
+    with_warm = simulate("t3.small", ramp(7), minimum_ip_target=5, warm_ip_target=1, duration_s=600).iloc[-1]
+    assert (with_warm["pods_running"], with_warm["pods_pending"]) == (7, 0)
+    # prefix mode: the minimum rounds up to whole prefixes, 10 -> one /28
+    p = steady_state("m5.large", 20, minimum_ip_target=10, prefix_delegation=True)
+    assert (p.ips, p.assigned, p.pending) == (16, 16, 4)
+    # below the minimum nothing changes: every pod runs
+    assert steady_state("t3.small", 4, minimum_ip_target=5).pending == 0
+
+
+def test_invalid_parameter_value_gets_no_back_off():
+    # A /28 has 11 usable addresses; with the node's own 10 are free: fewer than a /28 prefix asks for, so EC2
+    # answers InvalidParameterValue ("There aren't sufficient free Ipv4 addresses or prefixes", VPC CNI #3105),
+    # which ipamd's containsInsufficientCIDRsOrSubnetIPs does not match: no 120 s back-off, a new try every loop.
+    timeline = simulate("m5.large", ramp(3), subnet="10.0.0.0/28", prefix_delegation=True, duration_s=60)
+    refused = events_at(timeline, facts.INVALID_PARAMETER_VALUE)
+    assert refused == [5.0 * k for k in range(13)]
+    assert "no back-off" in timeline["event"].iloc[-1]
+    assert (timeline["failures"].iloc[-1], timeline["ec2_calls"].iloc[-1], timeline["pods_pending"].iloc[-1]) == (
+        13, 13, 3)
+    sim = NodeSimulation("m5.large", subnet="10.0.0.0/28", prefix_delegation=True)
+    sim.add_pods(1)
+    for _ in range(3):
+        sim.step()
+    assert sim.failure_codes == {facts.INVALID_PARAMETER_VALUE: 3}
+    # a fragmented subnet with addresses to spare answers InsufficientCidrBlocks: back-off (test below), and
+    # secondary-IP mode InsufficientFreeAddressesInSubnet; steady_state still ends when EC2 keeps refusing
+    stuck = steady_state("m5.large", 3, subnet="10.0.0.0/28", prefix_delegation=True)
+    assert (stuck.ips, stuck.pending) == (0, 3) and facts.INVALID_PARAMETER_VALUE in stuck.notes[-1]
 
 
 def test_warm_eni_target_zero_cycles_an_eni_in_the_timeline():
@@ -417,3 +477,24 @@ def test_pool_invariants(instance_type, flags, subnet, events):
                 assert sim.now - released[address] > sim.settings.ip_cooldown_period
         released = {a: t for a, t in released.items() if a in attached}
         before = now_pods
+
+
+def test_input_checks_name_the_value_and_what_is_valid():
+    with pytest.raises(EkslibError, match="offset must be a whole number >= 0, not 'a'"):
+        fragmented_subnet("10.0.0.0/24", "a")
+    with pytest.raises(EkslibError, match=r"subnet 10.0.0.0/24: address '10.0.0.x' is not an IPv4 address"):
+        SubnetSpace("10.0.0.0/24", used=["10.0.0.x"])
+    with pytest.raises(EkslibError, match="ip_cooldown_period must be a whole number, not 1.5"):
+        PoolSettings(ip_cooldown_period=1.5)
+    with pytest.raises(EkslibError, match=r"schedule event \(0, True\): delta_pods must be a whole number"):
+        simulate("t3.small", [(0, True)])
+
+
+def test_ipam_uses_the_shared_checks():
+    # whole numbers and ceiling division come from ekslib._checks, not from local copies
+    import importlib
+    import inspect
+    for name in ("decision", "fleet", "planner", "published", "schedules", "settings", "simulation", "steady",
+                 "subnet_space"):
+        source = inspect.getsource(importlib.import_module(f"ekslib.ipam.{name}"))
+        assert "def _whole" not in source and "def _ceil_div" not in source and "-(-" not in source, name

@@ -86,6 +86,32 @@ def test_prefix_mode_runs_out_of_blocks_with_addresses_left():
     last = timeline.iloc[-1]
     assert last["failures"] > 0 and last["pods_pending"] > 0
     assert last["subnet_free"] >= 16                # free addresses, yet no whole /28 to give
+    assert last["invalid_parameter_value"] == 0     # so EC2 says InsufficientCidrBlocks, and ipamd backs off
+
+
+def test_invalid_parameter_value_is_retried_every_loop():
+    # One m5.large in prefix mode in a /28: 10 addresses free after the node's own, fewer than the 16 of a /28,
+    # so EC2 answers InvalidParameterValue (VPC CNI #3105) and ipamd, with no back-off for that code, asks again
+    # at every 5 s loop: 13 refusals in the first minute, against one per 125 s with a back-off.
+    timeline = simulate_cluster(["10.0.0.0/28"], [FleetGroup("m5.large", 1)], duration_s=60, prefix_delegation=True,
+                                workload=Churn(utilisation=0.1, seed=2))
+    check_accounting(timeline)
+    last = timeline.iloc[-1]
+    assert (last["failures"], last["invalid_parameter_value"], last["ec2_calls"]) == (13, 13, 13)
+    assert last["pods_running"] == 0 and last["pods_pending"] > 0
+    # the one-node model gives the same answers
+    one = steady_state("m5.large", 1, subnet="10.0.0.0/28", prefix_delegation=True)
+    assert facts.INVALID_PARAMETER_VALUE in one.notes[-1]
+
+
+def test_minimum_ip_target_alone_caps_every_node():
+    # MINIMUM_IP_TARGET=10 without WARM_IP_TARGET: each m5.large stops at 10 pod addresses (VPC CNI README)
+    timeline = simulate_cluster(["10.0.0.0/24"], [FleetGroup("m5.large", 3)], duration_s=1800, minimum_ip_target=10,
+                                workload=Churn(utilisation=0.8, seed=3))
+    check_accounting(timeline)
+    assert timeline["pod_addresses"].max() == 30 and timeline["failures"].max() == 0
+    last = timeline.iloc[-1]
+    assert last["pods_running"] <= 30 and last["pods_pending"] > 0
 
 
 def test_warm_ip_target_trades_addresses_for_ec2_calls():

@@ -146,6 +146,21 @@ def test_prefix_mode_runs_out_of_aligned_blocks_first():
     assert roomy["free_prefixes"] == 494 and roomy["more_nodes"] == 240
 
 
+def test_minimum_ip_target_alone_caps_the_pods_per_node():
+    # MINIMUM_IP_TARGET=6 without WARM_IP_TARGET: a t3.medium's pool stops at 6 addresses (VPC CNI README), so
+    # 'max' means 6 pods, and a node never holds a warm address
+    plan = plan_subnets(["10.0.0.0/24"], [("t3.medium", 3)], minimum_ip_target=6)
+    assert plan.node_groups.loc[0, ["pods_per_node", "enis", "pod_addresses", "warm", "held"]].tolist() == [
+        6, 2, 6, 0, 8]
+    row = plan.subnets.iloc[0]
+    assert row["more_pods"] == 0 and row["limit"].startswith("every node's pool stops at MINIMUM_IP_TARGET=6")
+    with pytest.raises(EkslibError, match="pods_per_node=8 does not fit t3.medium: at most 6 pods with an address: "
+                                          "MINIMUM_IP_TARGET=6 without WARM_IP_TARGET"):
+        plan_subnets(["10.0.0.0/24"], [("t3.medium", 3, 8)], minimum_ip_target=6)
+    both = plan_subnets(["10.0.0.0/24"], [("t3.medium", 3)], minimum_ip_target=6, warm_ip_target=1)
+    assert both.node_groups.loc[0, "pods_per_node"] == 15
+
+
 def test_named_subnets_groups_and_summary():
     plan = plan_subnets({"eu-west-1a": "10.0.0.0/24", "eu-west-1b": "10.0.1.0/24"},
                         [FleetGroup("t3.medium", 3), FleetGroup("m5.large", 2, subnets=(1,), pods_per_node=5)])

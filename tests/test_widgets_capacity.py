@@ -62,3 +62,15 @@ def test_bad_input_shows_a_message_not_a_traceback():
     assert "malformed CNI version" in explorer.message.value and explorer.explanation is None
     explorer.cni_version.value = "1.23.1"
     assert explorer.explanation.max_pods == 29
+
+
+def test_a_type_only_the_cni_table_knows():
+    explorer = CapacityExplorer("p3.16xlarge")
+    assert explorer.explanation.max_pods == 234 and explorer.message.value == ""
+    assert "known only to the VPC CNI" in explorer.derivation.value
+    assert len(explorer.family_chart.outputs) == 1  # the p3 family chart draws without vCPUs
+    explorer.ceiling.value = True  # raw 234 > 110 and no vCPUs: a message, not a traceback
+    assert explorer.explanation is None
+    assert "refresh-data --live" in explorer.message.value and "Traceback" not in explorer.message.value
+    explorer.size.value = "2xlarge"  # raw 58: the ceiling does not matter
+    assert explorer.explanation.max_pods == 58 and explorer.message.value == ""

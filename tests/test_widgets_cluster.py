@@ -91,6 +91,6 @@ def test_bad_input_shows_a_message_not_a_traceback():
     assert "does not fit" in explorer.message.value and explorer.cluster is None
     explorer.web.value = 3
     explorer.count_a.value = -1
-    assert "count -1" in explorer.message.value
+    assert "count must be a whole number &gt;= 0, not -1" in explorer.message.value
     explorer.count_a.value = 2
     assert explorer.cluster is not None and explorer.message.value == ""

@@ -88,3 +88,21 @@ def test_bad_type_shows_a_message_and_suggestions():
     assert explorer.state is None and "m5.large" in explorer.message.value
     explorer.instance_type.value = "m5.large"
     assert explorer.message.value == "" and explorer.pods.max == 27
+
+
+def test_minimum_ip_target_alone_shows_the_waiting_pods():
+    explorer = PoolExplorer("t3.small", pods=7)
+    explorer.minimum_ip_target.value = 5
+    s = explorer.state
+    assert (s.ips, s.assigned, s.pending) == (5, 5, 2) and explorer.message.value == ""
+    assert "2 of them wait for an address" in explorer.summary.value
+    assert "MINIMUM_IP_TARGET=5 without WARM_IP_TARGET" in explorer.summary.value
+    explorer.warm_ip_target.value = 1
+    assert explorer.state.pending == 0 and "wait for an address" not in explorer.summary.value
+
+
+def test_bare_metal_runs_in_prefix_mode():
+    explorer = PoolExplorer("m5.metal", pods=20)
+    explorer.mode.value = True
+    assert explorer.state.limits.prefix_mode and explorer.state.per_eni == (3,)
+    assert "bare metal: ipamd delegates prefixes" in explorer.summary.value

@@ -27,7 +27,7 @@ from ekslib.cluster.kubectl import to_kubectl
 from ekslib.cluster.spec import NodeGroup, ServiceSpec, Workload
 from ekslib.sources.kube import write_dump
 
-#: The seed notes' picture: two t3.medium workers, each with a primary and secondary ENI, coredns behind a veth,
+#: The study notes' picture: two t3.medium workers, each with a primary and secondary ENI, coredns behind a veth,
 #: aws-node and kube-proxy on the node's address; apps behind a ClusterIP, a NodePort and a LoadBalancer
 #: (externalTrafficPolicy Local). One node runs enough pods that some take addresses of its second ENI.
 APPS = (

@@ -3,8 +3,11 @@
 :func:`build_cluster` does what EKS, the scheduler and the VPC CNI would do, deterministically for a seed:
 
 1. the VPC and its subnets (default: eksctl's layout, ``192.168.0.0/16`` cut into eight /19s -- 3 public,
-   3 private, 2 spare -- eksctl User Guide "VPC Configuration"); nodes go to the private subnets, spread
-   over the Availability Zones like a managed node group's Auto Scaling group;
+   3 private, 2 spare; 2 public and 2 private in us-east-1 -- eksctl User Guide "VPC Configuration",
+   :func:`default_subnets`); nodes go to the private subnets (``private_networking=True``, as eksctl's
+   ``privateNetworking: true`` and EKS's best practice), or to the public ones with
+   ``private_networking=False``, which is what eksctl does by default ("The initial nodegroup is created in
+   public subnets"); either way spread over the Availability Zones like a node group's Auto Scaling group;
 2. every node's primary address (its ``InternalIP``) from its subnet;
 3. pods: DaemonSets one per node (``aws-node`` and ``kube-proxy`` on the host network, as on every EKS node),
    ``coredns`` with 2 replicas (the EKS add-on's default), then the workloads; replicas are spread over
@@ -13,13 +16,15 @@
    (:func:`ekslib.capacity.max_pods`; in prefix mode with the 110/250 ceiling, as the max-pods calculator
    prints it and :func:`ekslib.ipam.node_limits` assumes);
 4. each node's ENIs and the addresses on them as ipamd's warm pool leaves them for that many pods
-   (:func:`ekslib.ipam.steady_state`: vpc-cni.md section 3);
+   (:func:`ekslib.ipam.steady_state`, which follows ipamd's code);
 5. pod addresses: the primary ENI's first, then the next ENI's (prefix mode: the first free address of the
    first prefix with room); host-network pods use the node's address;
-6. services: ``default/kubernetes`` (``.1``), ``kube-system/kube-dns`` (``.10`` of the service CIDR, EKS's
-   10.100.0.0/16 by default) and one per workload that asks for it, with endpoints by label selector.
+6. services: ``default/kubernetes`` (``.1``), ``kube-system/kube-dns`` (``.10`` of the service CIDR:
+   10.100.0.0/16, or 172.20.0.0/16 for a VPC in 10.0.0.0/8, the rule of AL2's ``bootstrap.sh``;
+   :func:`ekslib.cluster.model.default_service_cidr`) and one per workload that asks for it, with endpoints by
+   label selector.
 
-Subnet addresses are handed out as :class:`ekslib.subnets.SubnetSpace` does (next-fit, skipping AWS's 5
+Subnet addresses are handed out as :class:`ekslib.ipam.SubnetSpace` does (next-fit, skipping AWS's 5
 reserved ones; prefixes are wholly free aligned /28s). Whatever does not fit -- more pods than max pods
 allow, more pods than a node's ENIs can address, a subnet out of addresses -- raises
 :class:`~ekslib.errors.EkslibError` with the numbers.
@@ -41,7 +46,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from ekslib._checks import parse_ipv4_network
+from ekslib._checks import is_whole, parse_ipv4_network, whole
 from ekslib.capacity import max_pods as capacity_max_pods
 from ekslib.cluster.invariants import validate
 from ekslib.cluster.model import (
@@ -63,6 +68,8 @@ from ekslib.cluster.spec import (
     DEFAULT_REGION,
     DEFAULT_VPC_CIDR,
     DEFAULT_WORKLOADS,
+    EKSCTL_VPC_PREFIXES,
+    EKSCTL_ZONES,
     SYSTEM_WORKLOADS,
     NodeGroup,
     Workload,
@@ -113,17 +120,13 @@ def _node_groups(node_groups: Iterable[Any]) -> list[NodeGroup]:
     for i, g in enumerate(groups):
         label = g.name or f"#{i + 1} ({g.instance_type})"
         info = instance_type_info(g.instance_type)
-        if isinstance(g.count, bool) or not isinstance(g.count, int) or g.count < 0:
-            raise EkslibError(f"node group {label}: count {g.count!r} is not a whole number >= 0")
-        if g.max_pods is not None and (
-            isinstance(g.max_pods, bool) or not isinstance(g.max_pods, int) or g.max_pods < 1
-        ):
-            raise EkslibError(f"node group {label}: max_pods {g.max_pods!r} is not a whole number >= 1")
+        count = whole(f"node group {label}: count", g.count, minimum=0)
+        pods = whole(f"node group {label}: max_pods", g.max_pods, minimum=1, allow_none=True)
         name = g.name or f"ng-{info.instance_type.replace('.', '-')}"
         while name in names:
             name += "-b"
         names.add(name)
-        groups[i] = NodeGroup(info.instance_type, g.count, g.az, name, g.max_pods)
+        groups[i] = NodeGroup(info.instance_type, count, g.az, name, pods)
     if sum(g.count for g in groups) == 0:
         raise EkslibError("node_groups have 0 nodes in all: a cluster needs at least one node")
     return groups
@@ -146,8 +149,7 @@ def _workloads(workloads: Iterable[Any] | None, system_pods: bool) -> list[Workl
         seen.add((w.namespace, w.name))
         if w.kind not in ("Deployment", "DaemonSet"):
             raise EkslibError(f"{where}: kind {w.kind!r} is not 'Deployment' or 'DaemonSet'")
-        if isinstance(w.replicas, bool) or not isinstance(w.replicas, int) or w.replicas < 0:
-            raise EkslibError(f"{where}: replicas {w.replicas!r} is not a whole number >= 0")
+        whole(f"{where}: replicas", w.replicas, minimum=0)
         if w.service is not None:
             s = w.service
             if s.type not in ("ClusterIP", "NodePort", "LoadBalancer"):
@@ -165,23 +167,34 @@ def _workloads(workloads: Iterable[Any] | None, system_pods: bool) -> list[Workl
 
 
 def default_subnets(
-    vpc_cidr: str | IPv4Network = DEFAULT_VPC_CIDR, region: str = DEFAULT_REGION, zones: int = 3
+    vpc_cidr: str | IPv4Network = DEFAULT_VPC_CIDR, region: str = DEFAULT_REGION, zones: int | None = None
 ) -> list[Subnet]:
-    """eksctl's layout: the VPC cut into 8 equal subnets, the first ``zones`` public, the next ``zones`` private.
+    """eksctl's layout: the VPC cut into 8 equal subnets, the first ``zones`` public, the next ``zones``
+    private, the rest spare.
 
-    Ids are left empty (:func:`build_cluster` gives them seeded ids).
+    ``zones`` defaults to eksctl's: 3, but 2 in us-east-1 ("In us-east-1 eksctl only creates 2 public and 2
+    private subnets by default", eksctl User Guide "VPC Configuration"; eksctl's ``SetSubnets`` gives zone i
+    the public block i and the private block i + zones of ``SplitInto8``, and accepts a VPC of /16 to /24).
+    eksctl picks the zones itself; the letters a, b, c, d stand in for them. Ids are left empty
+    (:func:`build_cluster` gives them seeded ids). Where the nodes go is :func:`build_cluster`'s
+    ``private_networking`` (eksctl's default is the public subnets).
 
     >>> [(s.az, str(s.cidr), s.public) for s in default_subnets()][2:4]
     [('us-west-2c', '192.168.64.0/19', True), ('us-west-2a', '192.168.96.0/19', False)]
+    >>> [(s.az, str(s.cidr), s.public) for s in default_subnets(region="us-east-1")]  # doctest: +NORMALIZE_WHITESPACE
+    [('us-east-1a', '192.168.0.0/19', True), ('us-east-1b', '192.168.32.0/19', True),
+     ('us-east-1a', '192.168.64.0/19', False), ('us-east-1b', '192.168.96.0/19', False)]
     """
     vpc = parse_ipv4_network(vpc_cidr, "vpc_cidr")
-    if vpc.prefixlen > 25:
+    if not EKSCTL_VPC_PREFIXES[0] <= vpc.prefixlen <= EKSCTL_VPC_PREFIXES[1]:
         raise EkslibError(
-            f"vpc_cidr {vpc} is too small to cut into 8 subnets (a VPC is /16 to /28; use /25 or larger "
-            f"here, or pass subnets=)"
+            f"vpc_cidr {vpc} is /{vpc.prefixlen}: eksctl cuts a VPC of /{EKSCTL_VPC_PREFIXES[0]} to "
+            f"/{EKSCTL_VPC_PREFIXES[1]} into 8 subnets (or pass subnets=)"
         )
-    if not 1 <= zones <= 4:
-        raise EkslibError(f"zones={zones}: the 8-way layout has room for 1 to 4 zones")
+    if zones is None:
+        zones = EKSCTL_ZONES.get(region, EKSCTL_ZONES[""])
+    if not is_whole(zones) or not 1 <= zones <= 4:
+        raise EkslibError(f"zones={zones!r}: the 8-way layout has room for 1 to 4 zones")
     blocks = list(vpc.subnets(prefixlen_diff=3))
     letters = "abcd"
     out = [
@@ -195,7 +208,7 @@ def default_subnets(
     return out
 
 
-def _subnets(subnets: Iterable[Any] | None, vpc: IPv4Network, region: str) -> list[Subnet]:
+def _subnets(subnets: Iterable[Any] | None, vpc: IPv4Network, region: str, private_networking: bool) -> list[Subnet]:
     if subnets is None:
         return default_subnets(vpc, region)
     out = []
@@ -223,8 +236,12 @@ def _subnets(subnets: Iterable[Any] | None, vpc: IPv4Network, region: str) -> li
                 str(data.get("name", "")),
             )
         )
-    if not any(not s.public for s in out):
-        raise EkslibError("subnets has no private subnet: nodes go to subnets with public=False")
+    if private_networking and not any(not s.public for s in out):
+        raise EkslibError("subnets has no private subnet: nodes go to subnets with public=False (or pass "
+                          "private_networking=False to put them in the public ones)")
+    if not private_networking and not any(s.public for s in out):
+        raise EkslibError("subnets has no public subnet: with private_networking=False nodes go to subnets with "
+                          "public=True")
     return out
 
 
@@ -367,6 +384,7 @@ def build_cluster(
     warm_ip_target: int | None = None,
     minimum_ip_target: int | None = None,
     max_eni: int | None = None,
+    private_networking: bool = True,
     check: bool = True,
 ) -> Cluster:
     """A synthetic EKS cluster, deterministic for ``seed`` (see the module docstring for each step).
@@ -377,18 +395,22 @@ def build_cluster(
     tuples or dicts (default :data:`DEFAULT_WORKLOADS`; ``[]`` for none); ``system_pods`` adds
     :data:`SYSTEM_WORKLOADS`. ``warm_eni_target``, ``warm_prefix_target``, ``warm_ip_target``,
     ``minimum_ip_target`` and ``max_eni`` are ipamd's settings (None: its default), as
-    :class:`ekslib.ipam.PoolSettings` reads them.
+    :class:`ekslib.ipam.PoolSettings` reads them. ``private_networking``: nodes in the private subnets (True,
+    eksctl's ``privateNetworking: true``) or in the public ones (False, eksctl's default for its initial node
+    group).
 
     >>> c = build_cluster([("m5.large", 3)], prefix_delegation=True, workloads=[("web", 20)])
     >>> c.nodes[0].max_pods, len(c.nodes[0].enis), all(len(e.prefixes) > 0 for e in c.nodes[0].enis)
     (110, 1, True)
     """
+    if not isinstance(private_networking, bool):
+        raise EkslibError(f"private_networking must be True or False, not {private_networking!r}")
     rng = random.Random(seed)
     groups = _node_groups(node_groups)
     wanted = _workloads(workloads, system_pods)
     veth_prefix = check_veth_prefix(veth_prefix)
     vpc_net = parse_ipv4_network(vpc_cidr, "vpc_cidr")
-    layout = _subnets(subnets, vpc_net, region)
+    layout = _subnets(subnets, vpc_net, region, private_networking)
     ipam_settings = {
         k: v
         for k, v in (
@@ -403,8 +425,9 @@ def build_cluster(
 
     vpc = Vpc(f"vpc-{_hex(rng, 17)}", (vpc_net,))
     subnet_list = [s if s.id else Subnet(f"subnet-{_hex(rng, 17)}", s.az, s.cidr, s.public, s.name) for s in layout]
-    private = [s for s in subnet_list if not s.public]
-    zones = sorted({s.az for s in private})
+    kind = "private" if private_networking else "public"
+    node_subnets = [s for s in subnet_list if s.public != private_networking]
+    zones = sorted({s.az for s in node_subnets})
     spaces = {s.id: SubnetSpace(s.cidr) for s in subnet_list}
     svc_cidr = parse_ipv4_network(service_cidr, "service_cidr") if service_cidr else default_service_cidr([vpc_net])
 
@@ -413,7 +436,7 @@ def build_cluster(
     for group in groups:
         if group.az is not None and group.az not in zones:
             raise EkslibError(
-                f"node group {group.name}: az {group.az!r} has no private subnet; zones with one: {', '.join(zones)}"
+                f"node group {group.name}: az {group.az!r} has no {kind} subnet; zones with one: {', '.join(zones)}"
             )
         group_zones = [group.az] if group.az else zones
         limit = group.max_pods or capacity_max_pods(
@@ -421,7 +444,7 @@ def build_cluster(
         )
         for i in range(group.count):
             az = group_zones[i % len(group_zones)]
-            in_zone = [s for s in private if s.az == az]
+            in_zone = [s for s in node_subnets if s.az == az]
             subnet = in_zone[(i // len(group_zones)) % len(in_zone)]
             address = spaces[subnet.id].allocate_address()
             if address is None:
@@ -479,6 +502,14 @@ def build_cluster(
                 f"ContainerCreating with 'failed to assign an IP address'"
             )
         per_eni = _steady_per_eni(info.instance_type, len(vpc_pods), settings)
+        if sum(per_eni) * limits.unit < len(vpc_pods):
+            raise EkslibError(
+                f"node {plan.name} ({info.instance_type}, node group {plan.group.name}): {len(vpc_pods)} pods need "
+                f"VPC addresses but ipamd's pool stops at {sum(per_eni) * limits.unit}: MINIMUM_IP_TARGET="
+                f"{settings.minimum_ip_target} without WARM_IP_TARGET (VPC CNI README: it 'will prevent future "
+                f"ENIs/IPs from being allocated'). On a real node the other pods stay in ContainerCreating; set "
+                f"warm_ip_target as well"
+            )
         space = spaces[plan.subnet.id]
 
         def take(prefix: bool, subnet: Subnet = plan.subnet, space: SubnetSpace = space) -> Any:

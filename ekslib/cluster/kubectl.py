@@ -27,9 +27,10 @@ all of these live.
 
 Malformed or partial input raises :class:`~ekslib.errors.EkslibError` naming the object and the field:
 
+>>> nodes = load_sample_json("two-node")["nodes"]
 >>> bad = {"items": [{"metadata": {"name": "coredns-abc", "namespace": "kube-system"},
 ...                   "spec": {"nodeName": "n1"}, "status": {"phase": "Running", "podIP": "10.0.1.999"}}]}
->>> from_kubectl({"items": []}, bad)
+>>> from_kubectl(nodes, bad)
 Traceback (most recent call last):
 ...
 ekslib.errors.EkslibError: pod kube-system/coredns-abc: status.podIP '10.0.1.999' is not an IPv4 address
@@ -48,7 +49,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from ekslib._checks import parse_ipv4, parse_ipv4_network
+from ekslib._checks import is_whole, parse_ipv4, parse_ipv4_network
 from ekslib.cluster.invariants import validate
 from ekslib.cluster.model import (
     Cluster,
@@ -87,50 +88,104 @@ _UID_NAMESPACE = uuid.UUID("9b6f0b2a-3c1e-4d5f-8a7b-6c5d4e3f2a1b")
 # ----------------------------------------------------------------------------------------------- reading
 
 
+#: The ``kind`` each kubectl dump holds (``kubectl get ... -o json`` writes it on every item).
+_API_KINDS = {"node": "Node", "pod": "Pod", "service": "Service"}
+_POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+#: The protocols a Service port may have (Kubernetes API ``core/v1`` ``Protocol``).
+_PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+def _what(value: Any) -> str:
+    """A JSON value's type in JSON's words: 'an object', 'a list', 'a string', 'a number', 'true/false', 'null'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return f"a {type(value).__name__}"
+
+
+#: A Python type as :func:`_what` names its values.
+_KIND_WORDS = {Mapping: "an object", list: "a list", str: "a string", bool: "true or false", int: "a number"}
+
+
 class _Item:
     """One object of a dump being read, to name it (``pod kube-system/coredns-abc``) in every error."""
 
     def __init__(self, kind: str, data: Any, index: int, source: str) -> None:
         self.kind = kind
         if not isinstance(data, Mapping):
-            raise EkslibError(f"{source} item {index}: is a {type(data).__name__}, not an object")
+            raise EkslibError(f"{source} item {index}: is {_what(data)} ({data!r:.40}), not an object: {source} "
+                              f"must hold {kind} objects")
         self.data = data
         meta = data.get("metadata") if isinstance(data.get("metadata"), Mapping) else {}
         ident = meta.get("name") or data.get({"ENI": "NetworkInterfaceId", "subnet": "SubnetId",
                                                "VPC": "VpcId"}.get(kind, ""))
         namespace = meta.get("namespace")
-        if ident:
-            self.label = f"{kind} {namespace}/{ident}" if namespace else f"{kind} {ident}"
+        if ident and isinstance(ident, str):
+            in_namespace = namespace and isinstance(namespace, str)
+            self.label = f"{kind} {namespace}/{ident}" if in_namespace else f"{kind} {ident}"
         else:
             self.label = f"{source} item {index} ({kind})"
+        api_kind = data.get("kind")
+        if kind in _API_KINDS and api_kind is not None and api_kind != _API_KINDS[kind]:
+            raise EkslibError(f"{source} item {index}: kind is {api_kind!r}, not {_API_KINDS[kind]!r}: {source} must "
+                              f"be what `kubectl get {kind}s -o json` prints (were two arguments swapped?)")
 
     def error(self, path: str, problem: str) -> EkslibError:
         return EkslibError(f"{self.label}: {path} {problem}")
 
     def get(self, path: str, default: Any = _MISSING, *, kind: type | tuple[type, ...] | None = None) -> Any:
-        """The value at a dotted ``path`` (``status.podIP``); missing raises unless ``default`` is given."""
+        """The value at a dotted ``path`` (``status.podIP``); missing (or null) raises unless ``default`` is
+        given; a part of the path that is there but not an object raises always, as does a value not of ``kind``."""
         value: Any = self.data
-        for part in path.split("."):
-            if not isinstance(value, Mapping) or value.get(part) is None:
+        parts = path.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(value, Mapping):
+                raise self.error(".".join(parts[:i]), f"is {_what(value)} ({value!r:.40}), not an object")
+            if value.get(part) is None:
                 if default is _MISSING:
                     raise self.error(path, "is missing")
                 return default
             value = value[part]
-        if kind is not None and not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.error(path, f"{value!r} is not a {names}")
+        if kind is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            names = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds)
+            raise self.error(path, f"{value!r:.60} is not {names}")
         return value
 
     def integer(self, path: str, value: Any, low: int = 0, high: int | None = None) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
-            raise self.error(path, f"{value!r} is not a whole number")
+        text = value.strip() if isinstance(value, str) else None
+        if not (is_whole(value) or (text and text.isascii() and text.isdigit())):
+            raise self.error(path, f"{value!r:.40} is not a whole number")
         number = int(value)
         if number < low or (high is not None and number > high):
             raise self.error(path, f"{number} is outside {low}-{high if high is not None else 'inf'}")
         return number
 
     def ipv4(self, path: str, value: Any) -> IPv4Address:
+        if not isinstance(value, str):     # JSON holds addresses as strings; a number is not one
+            raise self.error(path, f"{value!r:.40} is not an IPv4 address (a string such as '10.0.1.5')")
         return parse_ipv4(value, f"{self.label}: {path}")
+
+    def mapping(self, path: str, *, required: bool = False) -> Mapping[str, Any]:
+        """The object at ``path`` (``{}`` when missing, unless ``required``)."""
+        return self.get(path, kind=Mapping) if required else self.get(path, {}, kind=Mapping)
+
+    def mappings(self, path: str) -> list[Mapping[str, Any]]:
+        """The list of objects at ``path`` (``[]`` when missing); an entry that is not an object raises."""
+        entries = self.get(path, [], kind=list)
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, Mapping):
+                raise self.error(f"{path}[{i}]", f"is {_what(entry)} ({entry!r:.40}), not an object")
+        return entries
 
 
 def _items(document: Any, kind: str, source: str, api_key: str | None = None) -> list[_Item]:
@@ -139,16 +194,30 @@ def _items(document: Any, kind: str, source: str, api_key: str | None = None) ->
     if isinstance(data, Mapping):
         if api_key and api_key in data:
             data = data[api_key]
+            where = f"{source}: {api_key}"
         elif "items" in data:
             data = data["items"]
+            where = f"{source}: items"
         elif api_key is None and "metadata" in data:
-            data = [data]
+            data, where = [data], source
         else:
             expected = f"'{api_key}' (the EC2 answer)" if api_key else "'items' (a kubectl List)"
-            raise EkslibError(f"{source}: an object without {expected}; keys: {', '.join(sorted(data)) or 'none'}")
+            keys = ", ".join(sorted(map(str, data))) or "none"
+            raise EkslibError(f"{source}: an object without {expected}; keys: {keys}")
+    else:
+        where = source
     if not isinstance(data, list):
-        raise EkslibError(f"{source}: expected a list of {kind} objects, not a {type(data).__name__}")
+        raise EkslibError(f"{where} is {_what(data)}, not a list of {kind} objects")
     return [_Item(kind, item, i, source) for i, item in enumerate(data)]
+
+
+def _labels(item: _Item, path: str) -> dict[str, str]:
+    """``metadata.labels`` (or ``annotations``) as a dict of strings; a value that is not a string raises."""
+    labels = item.mapping(path)
+    for key, value in labels.items():
+        if not isinstance(value, str):
+            raise item.error(f"{path}[{key!r}]", f"{value!r:.40} is not a string (label values are strings)")
+    return dict(labels)
 
 
 def _label(item: _Item, labels: Mapping[str, str], keys: tuple[str, ...], what: str) -> str:
@@ -161,20 +230,32 @@ def _label(item: _Item, labels: Mapping[str, str], keys: tuple[str, ...], what: 
 
 def _parse_node(item: _Item) -> dict[str, Any]:
     name = item.get("metadata.name", kind=str)
-    labels = dict(item.get("metadata.labels", {}, kind=Mapping))
+    labels = _labels(item, "metadata.labels")
     instance_type = _label(item, labels, INSTANCE_TYPE_LABELS, "instance type")
     try:
         instance_type = instance_type_info(instance_type).instance_type
     except EkslibError as exc:
         raise item.error(f"metadata.labels[{INSTANCE_TYPE_LABELS[0]!r}]", str(exc)) from None
     az = _label(item, labels, ZONE_LABELS, "zone")
+    item.mapping("status", required=True)
     addresses = item.get("status.addresses", kind=list)
-    internal = [a.get("address") for a in addresses if isinstance(a, Mapping) and a.get("type") == "InternalIP"]
+    if not addresses:
+        raise item.error("status.addresses", "is empty: a node reports its InternalIP there (is the node registered?)")
+    internal = [i for i, a in enumerate(item.mappings("status.addresses")) if a.get("type") == "InternalIP"]
     if not internal:
-        raise item.error("status.addresses", "has no InternalIP")
-    address = item.ipv4("status.addresses[InternalIP]", internal[0])
-    pods = item.get("status.capacity.pods", None) or item.get("status.allocatable.pods", None)
-    max_pods = None if pods is None else item.integer("status.capacity.pods", pods, 1)
+        types = ", ".join(str(a.get("type")) for a in addresses)
+        raise item.error("status.addresses", f"has no InternalIP (types: {types})")
+    path = f"status.addresses[{internal[0]}].address"
+    raw = addresses[internal[0]].get("address")
+    if raw is None:
+        raise item.error(path, "is missing")
+    address = item.ipv4(path, raw)
+    max_pods = None
+    for where in ("status.capacity.pods", "status.allocatable.pods"):
+        pods = item.get(where, None)
+        if pods is not None:
+            max_pods = item.integer(where, pods, 1)
+            break
     provider = item.get("spec.providerID", "", kind=str)
     instance_id = provider.rsplit("/", 1)[-1] if provider.startswith("aws://") else ""
     nodegroup = next((labels[k] for k in NODEGROUP_LABELS if labels.get(k)), "")
@@ -186,7 +267,11 @@ def _parse_pod(item: _Item, nodes: Mapping[str, dict[str, Any]]) -> dict[str, An
     """A pod's fields, or the reason it is left out (finished, unscheduled, no address yet)."""
     name = item.get("metadata.name", kind=str)
     namespace = item.get("metadata.namespace", kind=str)
+    item.mapping("spec", required=True)      # the API server always writes both; a pod without them was edited
+    item.mapping("status", required=True)
     phase = item.get("status.phase", "", kind=str)
+    if phase and phase not in _POD_PHASES:
+        raise item.error("status.phase", f"{phase!r} is not one of {', '.join(_POD_PHASES)}")
     if phase in _FINISHED:
         return "finished"
     node = item.get("spec.nodeName", None, kind=str)
@@ -203,44 +288,56 @@ def _parse_pod(item: _Item, nodes: Mapping[str, dict[str, Any]]) -> dict[str, An
         raise item.error("status.hostIP", f"{host_ip} is not the InternalIP {nodes[node]['address']} of node {node} "
                          f"(were the dumps taken at different times?)")
     host_network = item.get("spec.hostNetwork", False, kind=bool)
-    owners = item.get("metadata.ownerReferences", [], kind=list)
-    owner = next((o for o in owners if isinstance(o, Mapping) and o.get("controller")), owners[0] if owners else {})
+    owners = item.mappings("metadata.ownerReferences")
+    owner = next((o for o in owners if o.get("controller")), owners[0] if owners else {})
     return {"namespace": namespace, "name": name, "node": node, "address": address, "host_network": host_network,
-            "labels": dict(item.get("metadata.labels", {}, kind=Mapping)),
+            "labels": _labels(item, "metadata.labels"),
             "owner_kind": str(owner.get("kind", "")), "owner_name": str(owner.get("name", ""))}
 
 
 def _parse_service(item: _Item, pods: list[Pod]) -> Service:
     name = item.get("metadata.name", kind=str)
     namespace = item.get("metadata.namespace", kind=str)
+    item.mapping("spec", required=True)
     kind = item.get("spec.type", "ClusterIP", kind=str)
     if kind not in SERVICE_TYPES:
         raise item.error("spec.type", f"{kind!r} is not one of {', '.join(SERVICE_TYPES)}")
     raw_ip = item.get("spec.clusterIP", None)
     cluster_ip = None if raw_ip in (None, "", "None") else item.ipv4("spec.clusterIP", raw_ip)
+    entries = item.mappings("spec.ports")
+    if not entries and raw_ip != "None" and kind != "ExternalName":
+        # the API server refuses such a Service (validation: spec.ports "Required value")
+        raise item.error("spec.ports", "is missing or empty: a Service needs at least one port (only headless "
+                         "services, clusterIP None, and ExternalName services may have none)")
     ports = []
-    for i, port in enumerate(item.get("spec.ports", [], kind=list)):
+    for i, port in enumerate(entries):
         where = f"spec.ports[{i}]"
-        if not isinstance(port, Mapping) or "port" not in port:
+        if port.get("port") is None:
             raise item.error(f"{where}.port", "is missing")
         number = item.integer(f"{where}.port", port["port"], 1, 65535)
         target = port.get("targetPort", number)
         if not isinstance(target, str) or target.isdigit():
             target = item.integer(f"{where}.targetPort", target, 1, 65535)
+        protocol = port.get("protocol", "TCP")
+        if protocol not in _PROTOCOLS:
+            raise item.error(f"{where}.protocol", f"{protocol!r} is not one of {', '.join(_PROTOCOLS)}")
+        port_name = port.get("name", "")
+        if not isinstance(port_name, str):
+            raise item.error(f"{where}.name", f"{port_name!r} is not a string")
         node_port = port.get("nodePort")
-        ports.append(ServicePort(number, target, str(port.get("protocol", "TCP")), str(port.get("name", "")),
+        ports.append(ServicePort(number, target, protocol, port_name,
                                  None if node_port is None else item.integer(f"{where}.nodePort", node_port, 1, 65535)))
-    selector = dict(item.get("spec.selector", {}, kind=Mapping))
+    selector = _labels(item, "spec.selector")
     policy = item.get("spec.externalTrafficPolicy", "", kind=str) if kind in ("NodePort", "LoadBalancer") else ""
     if policy not in ("", "Cluster", "Local"):
         raise item.error("spec.externalTrafficPolicy", f"{policy!r} is not 'Cluster' or 'Local'")
     health = item.get("spec.healthCheckNodePort", None)
-    ingress = item.get("status.loadBalancer.ingress", [], kind=list)
-    balancer = next((str(i.get("hostname") or i.get("ip") or "") for i in ingress if isinstance(i, Mapping)), "")
+    ingress = item.mappings("status.loadBalancer.ingress")
+    balancer = next((str(i.get("hostname") or i.get("ip") or "") for i in ingress), "")
     return Service(namespace, name, kind, cluster_ip, tuple(ports), selector, policy or ("Cluster" if kind in (
         "NodePort", "LoadBalancer") else ""), select_endpoints(pods, namespace, selector),
         None if health is None else item.integer("spec.healthCheckNodePort", health, 1, 65535), balancer,
-        dict(item.get("metadata.annotations", {}, kind=Mapping)))
+        _labels(item, "metadata.annotations"))
 
 
 def _parse_eni(item: _Item) -> dict[str, Any]:
@@ -248,17 +345,18 @@ def _parse_eni(item: _Item) -> dict[str, Any]:
     primary = item.get("PrivateIpAddress", None)
     secondary: list[IPv4Address] = []
     for i, entry in enumerate(item.get("PrivateIpAddresses", [], kind=list)):
-        address = item.ipv4(f"PrivateIpAddresses[{i}].PrivateIpAddress",
-                            entry.get("PrivateIpAddress") if isinstance(entry, Mapping) else entry)
+        where = f"PrivateIpAddresses[{i}].PrivateIpAddress"
+        if isinstance(entry, Mapping) and entry.get("PrivateIpAddress") is None:
+            raise item.error(where, "is missing")
+        address = item.ipv4(where, entry.get("PrivateIpAddress") if isinstance(entry, Mapping) else entry)
         if isinstance(entry, Mapping) and entry.get("Primary"):
             primary = primary or str(address)
         elif str(address) != primary:
             secondary.append(address)
     if primary is None:
         raise item.error("PrivateIpAddress", "is missing")
-    prefixes = tuple(parse_ipv4_network(p.get("Ipv4Prefix") if isinstance(p, Mapping) else p,
-                                        f"{item.label}: Ipv4Prefixes[{i}].Ipv4Prefix")
-                     for i, p in enumerate(item.get("Ipv4Prefixes", [], kind=list)))
+    prefixes = tuple(_network_field(item, f"Ipv4Prefixes[{i}].Ipv4Prefix", p.get("Ipv4Prefix") if isinstance(
+        p, Mapping) else p) for i, p in enumerate(item.get("Ipv4Prefixes", [], kind=list)))
     attachment = item.get("Attachment", {}, kind=Mapping)
     device = attachment.get("DeviceIndex")
     return {"id": eni_id, "subnet_id": item.get("SubnetId", kind=str), "az": item.get("AvailabilityZone", "", kind=str),
@@ -268,8 +366,27 @@ def _parse_eni(item: _Item) -> dict[str, Any]:
             "device": None if device is None else item.integer("Attachment.DeviceIndex", device)}
 
 
+def _block_state(item: _Item, index: int, block: Mapping[str, Any]) -> Any:
+    """``CidrBlockState.State`` of one VPC CIDR association ('associated' when not given)."""
+    state = block.get("CidrBlockState", {})
+    if not isinstance(state, Mapping):
+        raise item.error(f"CidrBlockAssociationSet[{index}].CidrBlockState", f"is {_what(state)}, not an object")
+    return state.get("State", "associated")
+
+
+def _network_field(item: _Item, path: str, value: Any) -> IPv4Network:
+    """A CIDR field of an EC2 answer (a string such as '10.0.1.0/24'), or an error naming the object and field."""
+    if value is None:
+        raise item.error(path, "is missing")
+    if not isinstance(value, str):
+        raise item.error(path, f"{value!r:.40} is not an IPv4 CIDR (a string such as '192.168.96.0/19')")
+    return parse_ipv4_network(value, f"{item.label}: {path}")
+
+
 def _covering(addresses: list[int]) -> IPv4Network:
     """The smallest network holding every address (as integers) of the list."""
+    if not addresses:
+        raise EkslibError("no address to infer a network from")
     low, high = min(addresses), max(addresses)
     length = 32 - (low ^ high).bit_length()
     return IPv4Network((low, length), strict=False)
@@ -296,6 +413,10 @@ def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, 
         if node["name"] in nodes:
             raise item.error("metadata.name", "appears twice in nodes_json")
         nodes[node["name"]] = node
+    if not nodes:
+        raise EkslibError("nodes_json: the list of nodes is empty; a cluster needs at least one node (did `kubectl "
+                          "get nodes -o json` run against the right cluster? `kubectl config current-context` says "
+                          "which one)")
     pod_rows: list[dict[str, Any]] = []
     left_out: dict[str, int] = defaultdict(int)
     for item in _items(pods_json, "pod", "pods_json"):
@@ -477,11 +598,11 @@ def _network(
             subnet_id = item.get("SubnetId", kind=str)
             if vpc_id and item.get("VpcId", vpc_id) != vpc_id:
                 continue
-            tags = {t.get("Key"): t.get("Value") for t in item.get("Tags", [], kind=list) if isinstance(t, Mapping)}
+            tags = {str(t.get("Key")): t.get("Value") for t in item.mappings("Tags")}
             subnets[subnet_id] = Subnet(
                 subnet_id,
                 item.get("AvailabilityZone", kind=str),
-                parse_ipv4_network(item.get("CidrBlock"), f"{item.label}: CidrBlock"),
+                _network_field(item, "CidrBlock", item.get("CidrBlock", kind=str)),
                 bool(item.get("MapPublicIpOnLaunch", False)),
                 str(tags.get("Name") or ""),
             )
@@ -500,14 +621,13 @@ def _network(
             if vpc_id and item.get("VpcId", kind=str) != vpc_id:
                 continue
             blocks = [
-                b
-                for b in item.get("CidrBlockAssociationSet", [], kind=list)
-                if isinstance(b, Mapping) and b.get("CidrBlockState", {}).get("State", "associated") == "associated"
+                (i, b)
+                for i, b in enumerate(item.mappings("CidrBlockAssociationSet"))
+                if _block_state(item, i, b) == "associated"
             ]
-            cidrs = [b.get("CidrBlock") for b in blocks] or [item.get("CidrBlock")]
-            vpc = Vpc(
-                item.get("VpcId", kind=str), tuple(parse_ipv4_network(c, f"{item.label}: CidrBlock") for c in cidrs)
-            )
+            cidrs = [(f"CidrBlockAssociationSet[{i}].CidrBlock", b.get("CidrBlock")) for i, b in blocks] or [
+                ("CidrBlock", item.get("CidrBlock"))]
+            vpc = Vpc(item.get("VpcId", kind=str), tuple(_network_field(item, path, c) for path, c in cidrs))
             break
         if vpc is None:
             raise EkslibError(f"vpcs_json: no VPC {vpc_id or ''} in it (the ENIs are in {vpc_id or 'an unknown VPC'})")
@@ -574,16 +694,25 @@ def _region(cluster: Cluster) -> str:
     return re.sub(r"[a-z]$", "", zone)
 
 
+def _dns(address: IPv4Address, region: str) -> str:
+    """EC2's private DNS name of an address: ``ip-10-0-1-5.<region>.compute.internal``, ``ec2.internal`` in
+    us-east-1 (Amazon EC2 User Guide, "EC2 instance hostname types")."""
+    domain = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+    return f"ip-{str(address).replace('.', '-')}.{domain}"
+
+
 def _node_doc(node: Node, region: str) -> dict[str, Any]:
     info = instance_type_info(node.instance_type)
-    dns = node.name if "." in node.name else f"ip-{str(node.address).replace('.', '-')}.{region}.compute.internal"
+    dns = node.name if "." in node.name else _dns(node.address, region)
     pods = str(node.max_pods) if node.max_pods is not None else None
-    capacity = {"cpu": str(info.vcpus), "memory": f"{info.memory_mib * 1024}Ki", "ephemeral-storage": "20959212Ki"}
-    allocatable = {
-        "cpu": f"{info.vcpus * 1000 - 70 - 10 * max(info.vcpus - 1, 0)}m",
-        "memory": f"{max(info.memory_mib - 11 * (node.max_pods or 0) - 255 - 100, 0) * 1024}Ki",
-        "ephemeral-storage": "18242267924",
-    }
+    capacity: dict[str, str] = {"ephemeral-storage": "20959212Ki"}
+    allocatable: dict[str, str] = {"ephemeral-storage": "18242267924"}
+    if info.vcpus is not None and info.memory_mib is not None:  # None: a type only the VPC CNI's table knows
+        capacity |= {"cpu": str(info.vcpus), "memory": f"{info.memory_mib * 1024}Ki"}
+        allocatable |= {
+            "cpu": f"{info.vcpus * 1000 - 70 - 10 * max(info.vcpus - 1, 0)}m",
+            "memory": f"{max(info.memory_mib - 11 * (node.max_pods or 0) - 255 - 100, 0) * 1024}Ki",
+        }
     if pods:
         capacity["pods"] = allocatable["pods"] = pods
     return {
@@ -727,7 +856,7 @@ def _service_doc(service: Service) -> dict[str, Any]:
 
 def _eni_doc(eni: Eni, node: Node, subnet: Subnet, vpc_id: str, cluster_name: str, region: str) -> dict[str, Any]:
     def dns(address: IPv4Address) -> str:
-        return f"ip-{str(address).replace('.', '-')}.{region}.compute.internal"
+        return _dns(address, region)
 
     addresses = [{"Primary": True, "PrivateDnsName": dns(eni.primary_ip), "PrivateIpAddress": str(eni.primary_ip)}]
     addresses += [{"Primary": False, "PrivateDnsName": dns(a), "PrivateIpAddress": str(a)} for a in eni.secondary_ips]

@@ -1,12 +1,12 @@
 """The cluster model: one set of plain dataclasses for a VPC, its subnets, nodes, ENIs, pods and services.
 
 Every later piece (the graphs, the packet flows, the real-kernel lab) reads this one model, built either
-synthetically (:func:`ekslib.cluster_build.build_cluster`) or from a real cluster
-(:func:`ekslib.kubectl.from_kubectl`). Addresses are :mod:`ipaddress` objects; names follow the Kubernetes
+synthetically (:func:`ekslib.cluster.build_cluster`) or from a real cluster
+(:func:`ekslib.cluster.from_kubectl`). Addresses are :mod:`ipaddress` objects; names follow the Kubernetes
 API (``namespace/name``) and the EC2 API (``subnet-...``, ``eni-...``). :func:`validate` checks the
 invariants in one place and names the object and field of every problem.
 
-Facts behind the model, with their public sources (``shared/reference/vpc-cni.md`` sections 2 and 4):
+Facts behind the model, with their public sources:
 
 * AWS reserves 5 addresses of every subnet: the network address, ``.1`` (the VPC router), ``.2`` (the DNS
   resolver), ``.3`` (reserved for future use) and the last (broadcast) -- Amazon VPC User Guide, "Subnet
@@ -21,8 +21,10 @@ Facts behind the model, with their public sources (``shared/reference/vpc-cni.md
 * a secondary ENI (device N > 0) has its own route table N + 1 holding ``<subnet .1> dev ethN scope link``
   and ``default via <subnet .1> dev ethN``; the primary ENI uses the main table
   (amazon-vpc-cni-k8s ``pkg/networkutils/network.go``, ``setupENINetwork``).
-* EKS assigns ClusterIPs from 10.100.0.0/16, or from 172.20.0.0/16 when the VPC uses 10.0.0.0/8; kube-dns
-  is the service CIDR's ``.10`` (Amazon EKS User Guide, ``serviceIpv4Cidr`` of ``CreateCluster``).
+* a cluster created without ``serviceIpv4Cidr`` gets 10.100.0.0/16 or 172.20.0.0/16 (Amazon EKS User Guide);
+  which one follows the rule AL2's ``bootstrap.sh`` applies to the DNS address: 172.20.0.0/16 when a VPC
+  CIDR is in 10.0.0.0/8, else 10.100.0.0/16 (:func:`default_service_cidr`); kube-dns is the service CIDR's
+  ``.10``.
 
 >>> from ekslib.cluster.model import veth_name
 >>> veth_name("kube-system", "coredns-57ff979f67-qqbdh")   # the VPC CNI's own unit-test value
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from ekslib._checks import parse_ipv4, parse_ipv4_network
 from ekslib.errors import EkslibError, suggest
 from ekslib.facts import (
     DEFAULT_VETH_PREFIX,
@@ -91,13 +94,21 @@ def veth_name(namespace: str, name: str, prefix: str = DEFAULT_VETH_PREFIX) -> s
 
 
 def default_service_cidr(vpc_cidrs: Any) -> IPv4Network:
-    """The service CIDR EKS picks when none is given: 172.20.0.0/16 if the VPC uses 10.0.0.0/8, else 10.100.0.0/16.
+    """The service CIDR of a cluster created without one: 172.20.0.0/16 if a VPC CIDR is in 10.0.0.0/8, else
+    10.100.0.0/16.
+
+    Where the rule is written down: AL2's ``bootstrap.sh`` (github.com/awslabs/amazon-eks-ami, the AL2 node
+    bootstrap) picks the cluster DNS address the same way, 172.20.0.10 when one of the VPC's IPv4 CIDR blocks
+    (instance metadata ``vpc-ipv4-cidr-blocks``) starts with ``10.``, else 10.100.0.10, the ``.10`` of the
+    service CIDR. The Amazon EKS User Guide says only that without ``serviceIpv4Cidr`` Kubernetes assigns
+    addresses "from either the 10.100.0.0/16 or 172.20.0.0/16 CIDR blocks". A real cluster's CIDR is in
+    ``aws eks describe-cluster`` (``kubernetesNetworkConfig.serviceIpv4Cidr``); pass it when you know it.
 
     >>> str(default_service_cidr(["192.168.0.0/16"])), str(default_service_cidr(["10.0.0.0/16"]))
     ('10.100.0.0/16', '172.20.0.0/16')
     """
     ten = IPv4Network("10.0.0.0/8")
-    if any(IPv4Network(c).overlaps(ten) for c in vpc_cidrs):
+    if any(parse_ipv4_network(c, "VPC CIDR").overlaps(ten) for c in vpc_cidrs):
         return EKS_SERVICE_CIDR_IN_10_VPC
     return EKS_SERVICE_CIDR
 
@@ -457,7 +468,7 @@ class Cluster:
     # -- lookups by address (None when nothing in the cluster has it)
     def eni_of_address(self, address: Any) -> Eni | None:
         """The ENI whose primary, secondary or prefix address ``address`` is, or None."""
-        value = int(IPv4Address(address))
+        value = int(parse_ipv4(address, "address"))
         return self._ix.eni_of_ip.get(value) or self._ix.eni_of_prefix.get(value & ~(IPS_PER_PREFIX - 1))
 
     def node_of_address(self, address: Any) -> Node | None:
@@ -467,11 +478,11 @@ class Cluster:
 
     def pods_at_address(self, address: Any) -> tuple[Pod, ...]:
         """Pods using ``address`` (several only for a node address shared by host-network pods)."""
-        return tuple(self._ix.pods_by_address.get(IPv4Address(address), ()))
+        return tuple(self._ix.pods_by_address.get(parse_ipv4(address, "address"), ()))
 
     def subnet_of_address(self, address: Any) -> Subnet | None:
         """The subnet whose CIDR contains ``address``, or None."""
-        address = IPv4Address(address)
+        address = parse_ipv4(address, "address")
         return next((s for s in self.subnets if address in s.cidr), None)
 
     def address_info(self, address: Any) -> AddressInfo:
@@ -484,7 +495,7 @@ class Cluster:
         >>> c.address_info("10.100.0.10").service
         'kube-system/kube-dns'
         """
-        address = IPv4Address(address)
+        address = parse_ipv4(address, "address")
         service = self._ix.services_by_ip.get(address)
         if service is not None:
             return AddressInfo(address, "service ClusterIP", service=service.key)

@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 
 #: eksctl's default VPC CIDR (eksctl User Guide, "VPC Configuration").
 DEFAULT_VPC_CIDR = "192.168.0.0/16"
+#: The zones eksctl gives a new VPC, per region ("" for any other): 3 public + 3 private subnets, but only 2 + 2
+#: in us-east-1 (eksctl User Guide, "VPC Configuration"); and the VPC sizes eksctl cuts into 8 (its
+#: ``SetSubnets``: "VPC CIDR prefix must be between /16 and /24").
+EKSCTL_ZONES = {"": 3, "us-east-1": 2}
+EKSCTL_VPC_PREFIXES = (16, 24)
 DEFAULT_REGION = "us-west-2"
 #: Characters Kubernetes uses in generated names (k8s.io/apimachinery ``util/rand``: no vowels, no 0/1/3).
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -76,7 +81,7 @@ SYSTEM_WORKLOADS: tuple[Workload, ...] = (
     Workload("coredns", 2, namespace="kube-system", labels={"k8s-app": "kube-dns"}),
 )
 #: The example applications used when ``workloads`` is not given: a LoadBalancer with
-#: ``externalTrafficPolicy: Local`` (the seed notes' case) and a NodePort.
+#: ``externalTrafficPolicy: Local`` (the study notes' case) and a NodePort.
 DEFAULT_WORKLOADS: tuple[Workload, ...] = (
     Workload("web", 3, service=ServiceSpec("LoadBalancer", 80, 8080, external_traffic_policy="Local")),
     Workload("api", 2, service=ServiceSpec("NodePort", 8080, 8080, node_port=30080)),

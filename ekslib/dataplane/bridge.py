@@ -1,6 +1,6 @@
 """The other design, for contrast: kubenet's bridge.
 
-:func:`bridge_dataplane` is the *other* design, the one the seed notes draw: kubenet (the CNI ``bridge``
+:func:`bridge_dataplane` is the *other* design, the one the study notes draw: kubenet (the CNI ``bridge``
 plugin) puts every pod's veth on a Linux bridge ``cbr0`` holding the gateway ``.1`` of the node's pod CIDR;
 pods on one node reach each other by ARP across the bridge, and pod addresses are not VPC addresses (other
 nodes' pod CIDRs need routes in the VPC route table). The VPC CNI does **not** do this.
@@ -30,7 +30,7 @@ from ekslib.linux.routes import Route
 
 def bridge_dataplane(cluster: Cluster, node: str | Node, *, cluster_cidr: str | IPv4Network = KUBENET_CLUSTER_CIDR,
                      mtu: int = DEFAULT_MTU) -> NodeDataplane:
-    """The same node and pods under kubenet's bridge design (what the seed notes draw), for comparison.
+    """The same node and pods under kubenet's bridge design (what the study notes draw), for comparison.
 
     The node gets the ``i``-th /24 of ``cluster_cidr`` as its pod CIDR (``i`` = its place in the cluster);
     ``cbr0`` holds the CIDR's ``.1``; pods get ``.2``, ``.3``, ... (host-local IPAM) with routes

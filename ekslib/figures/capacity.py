@@ -94,8 +94,10 @@ def _log_colorbar(low: float, high: float, title: str) -> dict[str, Any]:
 
 
 def _int(value: Any) -> int | None:
-    """A plain int for JSON (None for a missing cell)."""
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+    """A plain int for JSON (None for a missing cell: None, NaN or ``<NA>``)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value)
 
 
 def _family_key(family: str, category_order: dict[str, int] | None) -> tuple[Any, ...]:
@@ -159,11 +161,17 @@ def max_pods_by_family_figure(
         name: cells[name].unstack("size").reindex(index=families, columns=sizes).to_numpy(dtype="float64")
         for name in fields
     }
+    unknown = 0
     for i in range(len(families)):
         z_row, c_row, t_row = [], [], []
         for j in range(len(sizes)):
             pods = grid["max_pods"][i, j]
-            if np.isnan(pods):
+            if np.isnan(pods) and not np.isnan(grid["enis_for_pods"][i, j]):  # a type whose max pods is <NA>
+                unknown += 1
+                z_row.append(None)
+                c_row.append([_int(grid[name][i, j]) for name in fields])
+                t_row.append("?")
+            elif np.isnan(pods):
                 z_row.append(None)
                 c_row.append([None] * len(fields))
                 t_row.append("")
@@ -175,7 +183,7 @@ def max_pods_by_family_figure(
         custom.append(c_row)
         text.append(t_row)
 
-    pods = table["max_pods"]
+    pods = table["max_pods"].dropna()
     low, high = (int(pods.min()), int(pods.max())) if len(pods) else (1, 10)
     fig = go.Figure(
         go.Heatmap(
@@ -213,6 +221,8 @@ def max_pods_by_family_figure(
         f"{mode}; {len(families)} families × {len(sizes)} sizes, {len(table):,} instance types; "
         "colour on a log scale; empty cell = no such size"
     )
+    if unknown:
+        subtitle += f"; ? = unknown ({unknown} types: needs vCPUs the VPC CNI's table lacks)"
     fig.update_layout(
         title={"text": "Max pods per instance type: families (rows) × sizes (columns)",
                "subtitle": {"text": subtitle}},
@@ -376,11 +386,11 @@ def modes_figure(family: str, *, cni_version: str = DEFAULT_CNI_VERSION) -> go.F
         ))
     ceiling = tables["prefix delegation + ceiling"]
     fig.add_trace(go.Scatter(
-        x=sizes, y=[int(v) for v in ceiling["ceiling_value"]], mode="lines+markers",
+        x=sizes, y=[_int(v) for v in ceiling["ceiling_value"]], mode="lines+markers",
         name=f"{CEILING_LOW_CPU}/{CEILING_HIGH_CPU} ceiling ({_SOURCE_CALCULATOR})",
         line={"shape": "hvh", "dash": "dot", "color": "#d62728", "width": 2},
         marker={"symbol": "line-ew-open", "size": 34, "line": {"width": 3, "color": "#d62728"}},
-        customdata=[[str(n), int(v), int(p)] for n, v, p in
+        customdata=[[str(n), _int(v), _int(p)] for n, v, p in
                     zip(ceiling.index, ceiling["vcpus"], ceiling["max_pods"], strict=True)],
         hovertemplate=(
             "<b>%{customdata[0]}</b>: ceiling %{y} (%{customdata[1]} vCPUs; "
@@ -388,10 +398,13 @@ def modes_figure(family: str, *, cni_version: str = DEFAULT_CNI_VERSION) -> go.F
             "<br>the calculator printed %{customdata[2]} for prefix delegation<extra></extra>"
         ),
     ))
+    subtitle = ("bars: raw values (--show-max-allowed); dotted steps: the ceiling the former "
+                "max-pods-calculator.sh applied by default")
+    if ceiling["ceiling_value"].isna().any():
+        subtitle += "; no step where the vCPU count is unknown (a type only the VPC CNI's table knows)"
     fig.update_layout(
         title={"text": f"{family}: max pods per size in three VPC CNI modes (CNI {cni_version})",
-               "subtitle": {"text": "bars: raw values (--show-max-allowed); dotted steps: the ceiling the "
-                                    "former max-pods-calculator.sh applied by default"}},
+               "subtitle": {"text": subtitle}},
         template=TEMPLATE,
         barmode="group",
         bargap=0.2,
@@ -438,7 +451,7 @@ def multi_card_figure(table: pd.DataFrame | None = None) -> go.Figure:
     # plotly draws the first category at the bottom: sort ascending so the largest totals end up on top
     frame = frame.sort_values(["enis_total", "enis", "name"], ascending=[True, True, False], kind="stable")
     names = list(frame["name"])
-    custom = [[int(c), int(e), int(t), int(i), int(p)] for c, e, t, i, p in
+    custom = [[int(c), int(e), int(t), int(i), _int(p)] for c, e, t, i, p in
               frame[["cards", "enis", "enis_total", "ipv4", "max_pods"]].itertuples(index=False)]
     hover = ("<b>%{y}</b><br>network cards: %{customdata[0]}<br>ENIs on card 0: %{customdata[1]} "
              "of %{customdata[2]} on all cards<br>IPv4 per ENI: %{customdata[3]}"
@@ -447,7 +460,7 @@ def multi_card_figure(table: pd.DataFrame | None = None) -> go.Figure:
     fig.add_trace(go.Bar(
         y=names, x=[int(v) for v in frame["enis_total"]], orientation="h", name="ENIs on all network cards",
         marker_color="#c7c7c7", customdata=custom, hovertemplate=hover,
-        text=[f"{e} of {t} → {p} pods" for _, e, t, _, p in custom],
+        text=[f"{e} of {t} → {'?' if p is None else p} pods" for _, e, t, _, p in custom],
         textposition="outside", textfont={"size": 10}, cliponaxis=False,
     ))
     fig.add_trace(go.Bar(
@@ -464,8 +477,9 @@ def multi_card_figure(table: pd.DataFrame | None = None) -> go.Figure:
         example = None
     title = "Multi-card instance types: the VPC CNI counts only the default network card (card 0)"
     if example is not None:
+        example_pods = _int(example["max_pods"])
         title += (f"<br>e.g. {example['name']}: {int(example['enis'])} of {int(example['enis_total'])} ENIs "
-                  f"→ {int(example['max_pods'])} pods")
+                  f"→ {'?' if example_pods is None else example_pods} pods")
     fig.update_layout(
         title={"text": title, "subtitle": {"text": f"{len(frame)} types with more than one network card; "
                                                    f"rule: {_SOURCE_CARD0}"}},

@@ -11,7 +11,7 @@ and returns a plain ``go.Figure``; nothing is shown or displayed here.
 
 The facts drawn come from the model layer, which cites them: veth names, 169.254.1.1, the /32 routes and the
 rules 512/1024/1536/32765 from github.com/aws/amazon-vpc-cni-k8s (``pkg/networkutils``, ``cmd/routed-eni-cni-plugin``;
-``shared/reference/vpc-cni.md`` section 4); the bridge design from the Kubernetes kubenet docs and the CNI
+the VPC CNI README); the bridge design from the Kubernetes kubenet docs and the CNI
 ``bridge`` plugin (:func:`ekslib.dataplane.bridge_dataplane`).
 
 >>> from ekslib.cluster import load_sample
@@ -26,12 +26,12 @@ import html
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from ekslib._checks import parse_ipv4
 from ekslib.cluster.model import Cluster, Eni, Node, Pod
 from ekslib.errors import EkslibError, suggest
 from ekslib.figures.theme import TEMPLATE
@@ -135,8 +135,8 @@ def _resolve(cluster: Cluster, target: str) -> _Target:
     if isinstance(found, Eni):
         return _Target("eni", f"ENI {target}", cluster.node(found.node), found, cluster.pods_on_eni(target))
     try:
-        address = IPv4Address(target)
-    except ValueError:
+        address = parse_ipv4(target, "highlight")
+    except EkslibError:
         address = None
     if address is not None:
         pods = cluster.pods_at_address(address)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ekslib._checks import whole
 from ekslib.cluster.model import Cluster
 from ekslib.dataplane.bridge import bridge_dataplane
 from ekslib.dataplane.vpc_cni import node_dataplane
@@ -182,12 +182,6 @@ def _listing_rows(dp: NodeDataplane, pod: str | None) -> tuple[list[str], list[s
     return where, entry
 
 
-def _check_max_pods(max_pods: Any) -> int:
-    if isinstance(max_pods, bool) or not isinstance(max_pods, int) or max_pods < 1:
-        raise EkslibError(f"max_pods {max_pods!r} is not a whole number >= 1")
-    return max_pods
-
-
 def node_figure(dataplane: NodeDataplane, *, max_pods: int = 8) -> go.Figure:
     """One node's own picture: pod namespaces with eth0 on the left, their veth pairs into the host network
     namespace (host-side names), the ENIs on the right, and below it ``ip rule`` and every route table.
@@ -210,7 +204,7 @@ def node_figure(dataplane: NodeDataplane, *, max_pods: int = 8) -> go.Figure:
         raise EkslibError(f"node_figure takes a NodeDataplane (ekslib.dataplane.node_dataplane(cluster, node)), "
                           f"not a {type(dataplane).__name__}")
     dp = dataplane
-    _check_max_pods(max_pods)
+    whole("max_pods", max_pods, minimum=1)
     where, entry = _listing_rows(dp, dp.veths[0].pod if dp.veths else None)
     rows_drawn = max(min(len(dp.veths), max_pods), 1, len(_dp_enis(dp)) - 1) + 2.4
     drawing = rows_drawn * 52
@@ -238,10 +232,10 @@ def bridge_vs_routed_figure(cluster: Cluster, node: str, *, max_pods: int = 4) -
     """The same node and pods in two designs, one above the other, each labelled with the CNI that uses it.
 
     Above, the AWS VPC CNI (EKS's default): no bridge; every pod has a routed veth pair, a /32 VPC address
-    and the 169.254.1.1 gateway (:func:`ekslib.dataplane.node_dataplane`). Below, the design the seed
-    notes draw: kubenet (the CNI ``bridge`` plugin) puts every host veth on the Linux bridge ``cbr0``, pods
-    share the node's pod CIDR and find each other by ARP, and their addresses are not VPC addresses
-    (:func:`ekslib.dataplane.bridge_dataplane`).
+    and the 169.254.1.1 gateway (:func:`ekslib.dataplane.node_dataplane`). Below, the design the study
+    notes draw: kubenet (removed from kubelet in Kubernetes 1.24; the CNI ``bridge`` plugin keeps the design)
+    puts every host veth on the Linux bridge ``cbr0``, pods share the node's pod CIDR and find each other by
+    ARP, and their addresses are not VPC addresses (:func:`ekslib.dataplane.bridge_dataplane`).
 
     >>> from ekslib.cluster import load_sample
     >>> c = load_sample("two-node")
@@ -249,12 +243,12 @@ def bridge_vs_routed_figure(cluster: Cluster, node: str, *, max_pods: int = 4) -
     >>> [a.text for a in fig.layout.annotations][:1]   # doctest: +ELLIPSIS
     ['<b>AWS VPC CNI</b> (the EKS default): ...']
     """
-    _check_max_pods(max_pods)
+    whole("max_pods", max_pods, minimum=1)
     routed, bridged = node_dataplane(cluster, node), bridge_dataplane(cluster, node)
     rows = max(min(len(routed.veths), max_pods), 1, len(cluster.node(node).enis) - 1) + 2.4
     titles = ("<b>AWS VPC CNI</b> (the EKS default): routed veths, no bridge; pods hold VPC addresses as /32s, "
               f"gateway {POD_GATEWAY} (static ARP)",
-              "<b>kubenet / CNI bridge plugin</b> (what the seed notes draw; <b>not</b> the VPC CNI): veths on "
+              "<b>kubenet / CNI bridge plugin</b> (what the study notes draw; <b>not</b> the VPC CNI): veths on "
               "the cbr0 bridge, a pod CIDR outside the VPC")
     fig = make_subplots(rows=2, cols=1, subplot_titles=titles, vertical_spacing=0.12)
     shown = _pick(routed, max_pods)

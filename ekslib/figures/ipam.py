@@ -34,7 +34,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ekslib._checks import parse_subnet
+from ekslib._checks import parse_subnet, whole
 from ekslib.errors import EkslibError
 from ekslib.facts import IPS_PER_PREFIX, POOL_LOOP_S, PREFIX_LENGTH
 from ekslib.figures.theme import TEMPLATE
@@ -317,8 +317,7 @@ def pool_animation_figure(instance_type: str = "t3.medium", pods: int | None = N
     >>> len(fig.frames), fig.frames[-1].traces
     (8, (1, 2, 3, 4, 5))
     """
-    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 2:
-        raise EkslibError(f"max_frames must be a whole number >= 2, not {max_frames!r}")
+    whole("max_frames", max_frames, minimum=2)
     if not 0 <= tail_s <= 3600:
         raise EkslibError(f"tail_s must be 0 to 3600 seconds, not {tail_s}")
     sim = NodeSimulation(instance_type, **settings)
@@ -386,14 +385,15 @@ def pool_figure(state: PoolState) -> go.Figure:
     limits = state.limits
     unit = limits.unit
     held = f"{_plural(state.prefixes, 'prefix', 'prefixes')} = " if unit > 1 else ""
-    title = (f"{state.instance_type} with {_plural(state.pods, 'pod')}: {_plural(state.enis, 'ENI')}, "
+    waiting = f" ({state.pending} waiting for an address)" if state.pending else ""
+    title = (f"{state.instance_type} with {_plural(state.pods, 'pod')}{waiting}: {_plural(state.enis, 'ENI')}, "
              f"{held}{state.ips} pod addresses attached, {state.unused} unused")
     per = ",".join(map(str, state.per_eni))
     subtitle = (f"{settings_label(state.settings)}; {'prefixes' if unit > 1 else 'addresses'} per ENI {per}; "
                 f"the node holds {state.subnet_addresses} subnet addresses (ENI primaries included); "
                 f"{state.ec2_calls} EC2 calls from boot" + "".join(f"<br>{note}" for note in state.notes))
     fig = _grid_figure(limits.enis, limits.slots_per_eni, unit, title, subtitle)
-    caption = f"{_plural(state.pods, 'pod')} · {_plural(state.unused, 'address', 'addresses')} unused" + (
+    caption = f"{_plural(state.pods, 'pod')}{waiting} · {_plural(state.unused, 'address', 'addresses')} unused" + (
         f" ({state.unused_prefixes} empty of {_plural(state.prefixes, 'prefix', 'prefixes')})" if unit > 1 else "")
     for trace in _grid_traces(_views_from_state(state), unit, limits.slots_per_eni, caption):
         fig.add_trace(trace)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ekslib._checks import ceil_div
 from ekslib.ipam.settings import NodeLimits, PoolSettings
 
 # ------------------------------------------------------------------------------------ the pool decision
@@ -53,23 +54,28 @@ class PoolDecision:
     check_free_eni: Any
 
 
-def _ceil_div(x: Any, y: int) -> Any:
-    return -(-np.asarray(x) // y)
-
-
 def pool_decision(counts: PoolCounts, limits: NodeLimits, settings: PoolSettings, *, backoff: Any = False,
                   decrease_due: Any = True) -> PoolDecision:
     """ipamd's ``updateIPPoolIfRequired`` as arithmetic, on one node or on arrays of nodes alike.
 
     ``backoff``: within 120 s of an InsufficientCidrBlocks/InsufficientFreeAddressesInSubnet error (no
-    growing); ``decrease_due``: more than 30 s since the last decrease. One function serves the one-node
-    simulator and :mod:`ekslib.ipam`, so the two cannot disagree.
+    growing; an InvalidParameterValue answer starts no back-off); ``decrease_due``: more than 30 s since the
+    last decrease. One function serves the one-node simulator and :mod:`ekslib.ipam`, so the two cannot disagree.
 
     >>> from ekslib.ipam.settings import PoolSettings, node_limits
     >>> limits = node_limits("t3.small", PoolSettings())
     >>> d = pool_decision(PoolCounts(total=3, assigned=3, free_prefixes=0, room=0, enis=1), limits, PoolSettings())
     >>> int(d.assign), int(d.attach)
     (0, 3)
+
+    With MINIMUM_IP_TARGET and no WARM_IP_TARGET (taken as 0) the pool is short only while it holds fewer
+    than the minimum, so it stops growing there, however many pods wait (VPC CNI README):
+
+    >>> s = PoolSettings(minimum_ip_target=5)
+    >>> full = PoolCounts(total=5, assigned=5, free_prefixes=0, room=0, enis=2)
+    >>> d = pool_decision(full, node_limits("t3.small", s), s)
+    >>> bool(d.low), int(d.attach)
+    (False, 0)
     """
     total = np.asarray(counts.total)
     assigned = np.asarray(counts.assigned)
@@ -83,9 +89,9 @@ def pool_decision(counts: PoolCounts, limits: NodeLimits, settings: PoolSettings
         over = np.maximum(np.minimum(np.maximum(available - warm, 0), total - minimum), 0)
         if limits.prefix_mode:
             prefixes = total // unit
-            short = _ceil_div(short, unit)
-            over = np.maximum(np.minimum(free_prefixes, prefixes - _ceil_div(assigned + warm, unit)), 0)
-            over = np.maximum(np.minimum(over, prefixes - _ceil_div(minimum, unit)), 0)
+            short = ceil_div(short, unit)
+            over = np.maximum(np.minimum(free_prefixes, prefixes - ceil_div(assigned + warm, unit)), 0)
+            over = np.maximum(np.minimum(over, prefixes - ceil_div(minimum, unit)), 0)
             want = np.maximum(short, 1)
         else:
             want = short
@@ -135,11 +141,11 @@ def deletable_enis(units: Any, assigned: Any, free_prefixes: Any, cooling: Any, 
     warm = size - assigned
     if settings.warm_ip_target is not None:
         need = settings.warm_ip_target
-        need = int(_ceil_div(need, limits.unit)) * limits.unit if limits.prefix_mode else need
+        need = int(ceil_div(need, limits.unit)) * limits.unit if limits.prefix_mode else need
         ok &= ~((warm.sum(axis=-1, keepdims=True) - warm) < need)
     if settings.minimum_ip_target is not None:
         need = settings.minimum_ip_target
-        need = int(_ceil_div(need, limits.unit)) * limits.unit if limits.prefix_mode else need
+        need = int(ceil_div(need, limits.unit)) * limits.unit if limits.prefix_mode else need
         ok &= ~((size.sum(axis=-1, keepdims=True) - size) < need)
     if limits.prefix_mode and settings.warm_prefix_target:
         free = np.asarray(free_prefixes)

@@ -9,10 +9,14 @@ address): addresses in the 30 s cooldown are counted per ENI in a ring of 5 s bu
 assumed packed into the fewest prefixes; ipamd releases only addresses (or prefixes) out of cooldown; a
 subnet is counted as whole free /28 blocks plus loose free addresses, single addresses are taken from the
 loose ones first, and freed single addresses never merge back into blocks (so fragmentation only grows,
-the pessimistic case of vpc-cni.md section 3, issues #2749 and #3105). When a subnet cannot give what an ENI
-asks for, the allocation fails (``InsufficientFreeAddressesInSubnet`` / ``InsufficientCidrBlocks``), ipamd
-backs off 120 s and pods stay pending. Pods go to the node with the fewest pods that is below its max pods
-(kube-scheduler's spreading, simplified); running pods end at random (exponential lifetimes).
+the pessimistic case of VPC CNI issues #2749 and #3105). When a subnet cannot give what an ENI
+asks for, the allocation fails and pods stay pending. EC2's answer decides what ipamd does next, as in the
+one-node model (:mod:`ekslib.ipam.simulation`): ``InsufficientFreeAddressesInSubnet`` (secondary IPs) and
+``InsufficientCidrBlocks`` (prefixes, when addresses are free but no whole /28 is) make ipamd back off 120 s;
+``InvalidParameterValue`` ("There aren't sufficient free Ipv4 addresses or prefixes", VPC CNI issue #3105:
+prefixes, when fewer addresses than asked for are free) does not, so ipamd asks again at every 5 s loop.
+Pods go to the node with the fewest pods that is below its max pods (kube-scheduler's spreading,
+simplified); running pods end at random (exponential lifetimes).
 
 >>> timeline = simulate_cluster(["10.0.0.0/24"], [FleetGroup("t3.medium", 3)], duration_s=600,
 ...                             workload=Churn(utilisation=0.5, seed=1))
@@ -32,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ekslib._checks import parse_subnet
+from ekslib._checks import ceil_div, parse_subnet
 from ekslib.errors import EkslibError
 from ekslib.facts import (
     ATTACH_ENI_CALLS,
@@ -97,7 +101,7 @@ class _Subnets:
         spare_blocks = self.blocks[s] - blocks
         if addresses > self.loose[s] + IPS_PER_PREFIX * spare_blocks:
             return False
-        broken = max(0, -(-(addresses - self.loose[s]) // IPS_PER_PREFIX))
+        broken = max(0, int(ceil_div(addresses - self.loose[s], IPS_PER_PREFIX)))
         self.blocks[s] -= blocks + broken
         self.loose[s] += broken * IPS_PER_PREFIX - addresses
         return True
@@ -112,8 +116,10 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
     Columns: ``time_s, subnet, nodes, pods_running, pods_pending, node_ips`` (the nodes' own addresses),
     ``eni_ips`` (primary addresses of the other ENIs), ``pod_addresses`` (attached for pods, on ENIs still
     attaching too), ``assigned``,
-    ``warm`` (attached, unused), ``cooldown``, ``subnet_free``, ``ec2_calls`` and ``failures`` (cumulative;
-    failures are refused allocations). ``pool_overrides``: the fields of :class:`ekslib.ipam.PoolSettings`.
+    ``warm`` (attached, unused), ``cooldown``, ``subnet_free``, ``ec2_calls``, ``failures`` and
+    ``invalid_parameter_value`` (cumulative; failures are refused allocations, of which the second column
+    counts EC2's ``InvalidParameterValue`` answers, the ones ipamd does not back off for).
+    ``pool_overrides``: the fields of :class:`ekslib.ipam.PoolSettings`.
 
     >>> t = simulate_cluster(["10.0.0.0/26"], [FleetGroup("m5.large", 4)], duration_s=300,
     ...                      workload=Churn(utilisation=0.9, seed=2))
@@ -164,6 +170,7 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
     last_fail = np.full(n, -np.inf)
     calls = np.zeros(n, np.int64)
     fails = np.zeros(n, np.int64)
+    invalid = np.zeros(n, np.int64)         # refusals without back-off (InvalidParameterValue)
     primary = np.zeros((n, width), bool)
     primary[:, 0] = True
     rng = np.random.default_rng(workload.seed)
@@ -202,7 +209,7 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
         busy = (exists & (ready_at > t)).any(1)
         total = (units * ready).sum(1) * unit
         assigned = pods.sum(1)
-        used_prefixes = -(-pods // IPS_PER_PREFIX)
+        used_prefixes = ceil_div(pods, IPS_PER_PREFIX)
         free_prefixes = np.where(prefix_mode, ((units - used_prefixes) * ready).sum(1), 0)
         allocatable = ready & (units < slots[:, None])
         first = allocatable.argmax(1)
@@ -236,9 +243,12 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
                     got = 1 if _take(space, s_i, 1, u) else 0
                 if got:
                     units[node, first[node]] += got
-                else:
+                elif _backs_off(space, s_i, u, u):     # the last request: one address or one prefix
                     fails[node] += 1
                     last_fail[node] = t
+                else:
+                    fails[node] += 1
+                    invalid[node] += 1
             else:
                 want = int(attach[node])
                 ok = space.take(s_i, 1 + (0 if u > 1 else want), want if u > 1 else 0)
@@ -249,13 +259,16 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
                     units[node, slot] = want
                     born[node, slot] = t
                     ready_at[node, slot] = t + attach_delay_s
-                else:
+                elif _backs_off(space, s_i, u, 1 + want * u):
                     fails[node] += 1
                     last_fail[node] = t
+                else:
+                    fails[node] += 1
+                    invalid[node] += 1
         shrink = (release > 0) | (~low & high & due & ~busy)
         last_decrease[shrink] = t
         if (release > 0).any():
-            freeable = np.where(prefix_mode[:, None], units - (-(-(pods + cooling) // IPS_PER_PREFIX)),
+            freeable = np.where(prefix_mode[:, None], units - ceil_div(pods + cooling, IPS_PER_PREFIX),
                                 units - pods - cooling) * ready
             freeable = np.maximum(freeable, 0)
             reverse = freeable[:, ::-1]
@@ -267,7 +280,7 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
             space.give(sub, blocks=np.where(prefix_mode, returned, 0), addresses=np.where(prefix_mode, 0, returned))
         if check.any():
             ready = exists & (ready_at <= t)
-            free_per_eni = (units - -(-pods // IPS_PER_PREFIX)) * ready
+            free_per_eni = (units - ceil_div(pods, IPS_PER_PREFIX)) * ready
             gone = np.zeros((n, width), bool)
             for g, lim in enumerate(limits):
                 part = slice(bounds[g], bounds[g + 1])
@@ -294,14 +307,21 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
                 np.full(nsub, t), np.arange(nsub), per_subnet(np.ones(n)), per_subnet(running), per_subnet(pending),
                 per_subnet(np.ones(n)), per_subnet((exists & ~primary).sum(1)), per_subnet(attached),
                 per_subnet(running), per_subnet(attached - running), per_subnet(cooling.sum(1)), space.free(),
-                per_subnet(calls), per_subnet(fails)], axis=1))
+                per_subnet(calls), per_subnet(fails), per_subnet(invalid)], axis=1))
     columns = ["time_s", "subnet", "nodes", "pods_running", "pods_pending", "node_ips", "eni_ips", "pod_addresses",
-               "assigned", "warm", "cooldown", "subnet_free", "ec2_calls", "failures"]
+               "assigned", "warm", "cooldown", "subnet_free", "ec2_calls", "failures", "invalid_parameter_value"]
     frame = pd.DataFrame(np.concatenate(records), columns=columns).astype("int64")
     frame["time_s"] = frame["time_s"].astype(float)
     frame["subnet"] = pd.Categorical.from_codes(frame["subnet"], [str(net) for net in space.networks])
     frame.attrs.update(settings=s, node_groups=tuple(groups), workload=workload, capacity=capacity)
     return frame
+
+
+def _backs_off(space: _Subnets, s: int, unit: int, addresses: int) -> bool:
+    """Whether ipamd backs off 120 s after subnet ``s`` refused a request for ``addresses`` addresses: yes for
+    InsufficientFreeAddressesInSubnet (secondary IPs, ``unit`` 1) and InsufficientCidrBlocks (prefixes, with
+    that many addresses free); no for InvalidParameterValue (prefixes, with fewer addresses free)."""
+    return unit == 1 or int(space.free()[s]) >= addresses
 
 
 def _take(space: _Subnets, s: int, count: int, unit: int) -> bool:

@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ekslib._checks import parse_subnet
+from ekslib._checks import ceil_div, is_whole, parse_subnet, whole
 from ekslib.errors import EkslibError
 from ekslib.facts import (
     INSUFFICIENT_CIDR_BLOCKS,
@@ -50,11 +49,9 @@ class FleetGroup:
     pods_per_node: int | str = "max"
 
     def __post_init__(self) -> None:
-        if isinstance(self.nodes, bool) or not isinstance(self.nodes, (int, np.integer)) or self.nodes < 0:
-            raise EkslibError(f"nodes must be a whole number >= 0, not {self.nodes!r}")
-        if self.pods_per_node != "max" and (isinstance(self.pods_per_node, bool) or not isinstance(
-                self.pods_per_node, (int, np.integer)) or self.pods_per_node < 0):
-            raise EkslibError(f"pods_per_node must be 'max' or a whole number >= 0, not {self.pods_per_node!r}")
+        whole("nodes", self.nodes, minimum=0)
+        if self.pods_per_node != "max":
+            whole("pods_per_node", self.pods_per_node, minimum=0, also="'max'")
         if self.subnets is not None:
             object.__setattr__(self, "subnets", tuple(self.subnets))
 
@@ -81,8 +78,7 @@ def place_nodes(node_groups: Sequence[FleetGroup], subnets: int) -> list[int]:
     where = []
     for group in node_groups:
         choices = group.subnets if group.subnets is not None else tuple(range(subnets))
-        if not choices or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < subnets
-                              for i in choices):
+        if not choices or any(not is_whole(i) or not 0 <= i < subnets for i in choices):
             raise EkslibError(f"node group {group.instance_type}: subnets {group.subnets!r} must be indexes 0 to "
                               f"{subnets - 1} of the subnet list")
         where += [int(choices[i % len(choices)]) for i in range(group.nodes)]
@@ -106,9 +102,9 @@ def blocks_and_loose(network: Any) -> tuple[int, int]:
 def _fits(network: ipaddress.IPv4Network, singles: int, blocks: int) -> bool:
     """Whether ``singles`` single addresses and ``blocks`` aligned /28s fit an empty subnet (singles packed
     into the reserved-edge /28s first, then into whole blocks)."""
-    whole, loose = blocks_and_loose(network)
-    broken = max(0, -(-(singles - loose) // IPS_PER_PREFIX))
-    return blocks + broken <= whole
+    blocks_free, loose = blocks_and_loose(network)
+    broken = max(0, int(ceil_div(singles - loose, IPS_PER_PREFIX)))
+    return blocks + broken <= blocks_free
 
 
 @dataclass(frozen=True)
@@ -184,8 +180,11 @@ def plan_subnets(subnets: Sequence[Any] | dict[str, Any], node_groups: Sequence[
     tables: dict[str, pd.DataFrame] = {}
     for group in groups:
         if group.instance_type not in tables:
-            tables[group.instance_type] = steady_states(group.instance_type, settings=s)
-    group_frame = pd.DataFrame([_group_row(group, tables[group.instance_type]) for group in groups])
+            table = steady_states(group.instance_type, settings=s)
+            # pods beyond a pool that stops growing (MINIMUM_IP_TARGET without WARM_IP_TARGET) never get an
+            # address: a node runs only the pod counts without pending pods
+            tables[group.instance_type] = table[table["pending"] == 0]
+    group_frame = pd.DataFrame([_group_row(group, tables[group.instance_type], s) for group in groups])
     kinds = [g for g, group in enumerate(groups) for _ in range(group.nodes)]
     code = INSUFFICIENT_CIDR_BLOCKS if bool((group_frame["prefixes"] > 0).any()) else INSUFFICIENT_FREE_ADDRESSES
     rows = []
@@ -202,7 +201,7 @@ def plan_subnets(subnets: Sequence[Any] | dict[str, Any], node_groups: Sequence[
         singles = sum(_need(table, pods)[0] for table, pods in nodes)
         blocks = sum(_need(table, pods)[1] for table, pods in nodes)
         fits = _fits(network, singles, blocks)
-        whole, loose = blocks_and_loose(network)
+        blocks_free, loose = blocks_and_loose(network)
         here = group_frame.iloc[members] if members else group_frame.iloc[0:0]
         sums = {c: int(here[c].sum()) for c in ("node_ip", "eni_ips", "pod_addresses", "assigned", "warm", "held")}
         most = max(set(members), key=members.count) if members else 0
@@ -213,20 +212,33 @@ def plan_subnets(subnets: Sequence[Any] | dict[str, Any], node_groups: Sequence[
             "node_ips": sums["node_ip"], "eni_ips": sums["eni_ips"], "pod_addresses": sums["pod_addresses"],
             "assigned": sums["assigned"], "warm": sums["warm"], "held": sums["held"],
             "free": usable_addresses(network) - sums["held"],
-            "free_prefixes": max(whole - blocks - max(0, -(-(singles - loose) // IPS_PER_PREFIX)), 0), "fits": fits,
+            "free_prefixes": max(blocks_free - blocks - max(0, int(ceil_div(singles - loose, IPS_PER_PREFIX))), 0),
+            "fits": fits,
             "more_nodes": _more_nodes(network, singles, blocks, one) if fits else 0,
             "more_nodes_type": group_frame.at[most, "instance_type"], "more_pods": more_pods,
-            "limit": code if stopped else "every node reaches its max pods"})
+            "limit": code if stopped else _full(s)})
     return SubnetPlan(group_frame, pd.DataFrame(rows), s)
 
 
-def _group_row(group: FleetGroup, table: pd.DataFrame) -> dict[str, Any]:
-    """One node of ``group`` at its pods per node, from its steady-state table."""
+def _full(settings: Any) -> str:
+    """What stops more pods when the subnet does not: max pods, or a pool that stops growing."""
+    if settings.pool_ceiling is not None:
+        return (f"every node's pool stops at MINIMUM_IP_TARGET={settings.minimum_ip_target} (no WARM_IP_TARGET) "
+                f"or at its max pods")
+    return "every node reaches its max pods"
+
+
+def _group_row(group: FleetGroup, table: pd.DataFrame, settings: Any) -> dict[str, Any]:
+    """One node of ``group`` at its pods per node, from its steady-state table (pod counts with an address)."""
     limit = len(table) - 1
     pods = limit if group.pods_per_node == "max" else int(group.pods_per_node)
     if pods > limit:
+        why = ""
+        if settings.pool_ceiling is not None:
+            why = (f": MINIMUM_IP_TARGET={settings.minimum_ip_target} without WARM_IP_TARGET stops the pool there "
+                   f"and later pods wait (VPC CNI README); set warm_ip_target too")
         raise EkslibError(f"pods_per_node={pods} does not fit {group.instance_type}: at most {limit} pods with an "
-                          f"address")
+                          f"address{why}")
     row = table.iloc[pods]
     return {"instance_type": row["instance_type"], "nodes": group.nodes, "pods_per_node": pods,
             "max_pods": int(row["max_pods"]), "enis": int(row["enis"]), "node_ip": 1, "eni_ips": int(row["enis"]) - 1,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ekslib._checks import whole
+from ekslib._checks import is_whole, whole
 from ekslib.errors import EkslibError
 from ekslib.facts import POOL_LOOP_S
 
@@ -87,7 +87,7 @@ def schedule_events(schedule: Schedule) -> list[tuple[float, int]]:
             time_s, delta = item
         except (TypeError, ValueError):
             raise EkslibError(f"schedule event {item!r} is not a (time_s, delta_pods) pair") from None
-        if isinstance(delta, bool) or not isinstance(delta, (int, np.integer)):
+        if not is_whole(delta):
             raise EkslibError(f"schedule event {item!r}: delta_pods must be a whole number such as 3 or -2")
         if not isinstance(time_s, (int, float, np.number)) or not math.isfinite(time_s) or time_s < 0:
             raise EkslibError(f"schedule event {item!r}: time_s must be a finite number of seconds >= 0")

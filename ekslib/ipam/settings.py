@@ -1,9 +1,14 @@
 """ipamd's settings as aws-node reads them from its environment, and a node's limits in pool units.
 
 Source: github.com/aws/amazon-vpc-cni-k8s ``pkg/ipamd/ipamd.go`` (``getWarmENITarget``, ``getWarmIPTarget``,
-``getMinimumIPTarget``, ``getWarmPrefixTarget``, ``isConfigValid``) and ``cmd/aws-vpc-cni/main.go``;
-the README's table of environment variables. WARM_IP_TARGET, MINIMUM_IP_TARGET and MAX_ENI <= 0 mean unset;
-WARM_ENI_TARGET < 0 means its default 1 while 0 is a real value; WARM_PREFIX_TARGET < 0 means 0.
+``getMinimumIPTarget``, ``getWarmPrefixTarget``, ``isConfigValid``), ``pkg/awsutils/awsutils.go``
+(``IsPrefixDelegationSupported``) and ``cmd/aws-vpc-cni/main.go``; the README's table of environment variables.
+WARM_IP_TARGET, MINIMUM_IP_TARGET and MAX_ENI <= 0 mean unset; WARM_ENI_TARGET < 0 means its default 1 while 0
+is a real value; WARM_PREFIX_TARGET < 0 means 0.
+
+ipam models ipamd of the current VPC CNI (``ekslib.facts.DEFAULT_CNI_VERSION``): it delegates prefixes on Nitro
+types and on bare metal (since CNI 1.11; :func:`ekslib.capacity.prefix_delegation_supported`), and falls back
+to secondary-IP mode elsewhere (``isConfigValid``).
 
 >>> PoolSettings(warm_ip_target=2, minimum_ip_target=5).mode
 'warm IP'
@@ -19,19 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from ekslib._checks import whole
 from ekslib.capacity import max_pods as capacity_max_pods
+from ekslib.capacity import prefix_delegation_supported
 from ekslib.errors import EkslibError
 from ekslib.facts import HOST_NETWORK_PODS, IP_COOLDOWN_S, IPS_PER_PREFIX
 from ekslib.sources.instance_types import instance_type_info
 
 # --------------------------------------------------------------------------------------------- settings
-
-def _whole(name: str, value: Any, *, allow_none: bool = True) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise EkslibError(f"{name} must be a whole number{' or None' if allow_none else ''}, not {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -71,18 +71,18 @@ class PoolSettings:
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise EkslibError(f"{flag} must be True or False, not {getattr(self, flag)!r}")
             put(flag, bool(getattr(self, flag)))
-        eni = _whole("warm_eni_target", self.warm_eni_target)
+        eni = whole("warm_eni_target", self.warm_eni_target, allow_none=True)
         put("warm_eni_target", 1 if eni is None or eni < 0 else eni)
         for name in ("warm_ip_target", "minimum_ip_target", "max_eni"):
-            value = _whole(name, getattr(self, name))
+            value = whole(name, getattr(self, name), allow_none=True)
             put(name, value if value is not None and value > 0 else None)
-        prefix = _whole("warm_prefix_target", self.warm_prefix_target)
+        prefix = whole("warm_prefix_target", self.warm_prefix_target, allow_none=True)
         put("warm_prefix_target", 1 if prefix is None else max(prefix, 0))
-        cooldown = _whole("ip_cooldown_period", self.ip_cooldown_period, allow_none=False)
+        cooldown = whole("ip_cooldown_period", self.ip_cooldown_period)
         if cooldown < 0:
             raise EkslibError(f"ip_cooldown_period={cooldown} is not valid: IP_COOLDOWN_PERIOD is 0 or more seconds "
                               f"(aws-node refuses a negative value)")
-        pods = _whole("max_pods", self.max_pods)
+        pods = whole("max_pods", self.max_pods, allow_none=True)
         if pods is not None and pods < 1:
             raise EkslibError(f"max_pods={pods} is not valid: kubelet's max-pods is at least 1 (or None: the "
                               f"calculator's value)")
@@ -104,6 +104,25 @@ class PoolSettings:
         if self.ip_targets_set:
             return "warm IP"
         return "warm prefix" if self.prefix_delegation else "warm ENI"
+
+    @property
+    def pool_ceiling(self) -> int | None:
+        """The pod addresses at which the pool stops growing for good, whatever the pods: MINIMUM_IP_TARGET when
+        it is set without WARM_IP_TARGET (None otherwise).
+
+        With no WARM_IP_TARGET ipamd takes it as 0, so once MINIMUM_IP_TARGET addresses are attached it is short
+        of nothing and attaches no more addresses or ENIs; further pods wait (VPC CNI README, ``MINIMUM_IP_TARGET``
+        note 2: "This configuration will prevent future ENIs/IPs from being allocated"; ``datastoreTargetState``).
+        In prefix mode the minimum rounds up to whole /28 prefixes.
+
+        >>> PoolSettings(minimum_ip_target=10).pool_ceiling
+        10
+        >>> PoolSettings(minimum_ip_target=10, warm_ip_target=2).pool_ceiling is None
+        True
+        """
+        if self.minimum_ip_target is not None and self.warm_ip_target is None:
+            return self.minimum_ip_target
+        return None
 
 
 def pool_settings(settings: PoolSettings | None = None, **overrides: Any) -> PoolSettings:
@@ -159,15 +178,27 @@ class NodeLimits:
 def node_limits(instance_type: str, settings: PoolSettings) -> NodeLimits:
     """ENIs, slots per ENI, mode and max-pods of ``instance_type`` under ``settings``.
 
+    Prefix mode follows ipamd (:func:`ekslib.capacity.prefix_delegation_supported`, ``IsPrefixDelegationSupported``
+    in the VPC CNI's ``pkg/awsutils/awsutils.go``): Nitro and bare metal delegate prefixes, Xen types fall back
+    to secondary-IP mode (``isConfigValid``). Max pods, unless given, is what the max-pods calculator prints
+    for the mode (:func:`ekslib.capacity.max_pods`, with the 110/250 ceiling in prefix mode).
+
     >>> node_limits("t3.small", PoolSettings(prefix_delegation=True))
     NodeLimits(instance_type='t3.small', enis=3, slots_per_eni=3, prefix_mode=True, max_pods=110, ...)
+    >>> node_limits("m5.metal", PoolSettings(prefix_delegation=True)).prefix_mode
+    True
     """
     t = instance_type_info(instance_type)
     notes: list[str] = []
     enis = t.enis if settings.max_eni is None else min(settings.max_eni, t.enis)
-    prefix_mode = settings.prefix_delegation and t.nitro
-    if settings.prefix_delegation and not t.nitro:
-        notes.append(f"{t.instance_type} is not Nitro: ipamd falls back to secondary-IP mode (isConfigValid)")
+    supported = prefix_delegation_supported(t)
+    prefix_mode = settings.prefix_delegation and supported
+    if settings.prefix_delegation and not supported:
+        notes.append(f"{t.instance_type} is neither Nitro nor bare metal (hypervisor {t.hypervisor or 'none'}): "
+                     f"ipamd falls back to secondary-IP mode (isConfigValid, IsPrefixDelegationSupported)")
+    elif prefix_mode and not t.nitro:
+        notes.append(f"{t.instance_type} is bare metal: ipamd delegates prefixes here (IsPrefixDelegationSupported, "
+                     f"CNI >= 1.11), though the max-pods calculator counted them only on Nitro types")
     if settings.custom_networking and enis < 2:
         raise EkslibError(f"custom networking on {t.instance_type} with {enis} ENI(s) leaves no ENI for pod addresses "
                           f"(the primary ENI gives none); ipamd fails: 'Failed to attach any ENIs for custom "

@@ -1,7 +1,7 @@
 """ipamd's warm pool on one node: the decision it takes every 5 s, a step-by-step simulator, and steady states.
 
 Everything here follows the VPC CNI's own code (github.com/aws/amazon-vpc-cni-k8s, ``pkg/ipamd/ipamd.go`` and
-``pkg/ipamd/datastore/data_store.go``) and ``shared/reference/vpc-cni.md`` section 3:
+``pkg/ipamd/datastore/data_store.go``) and its documentation:
 
 * every 5 s (``ipPoolMonitorInterval``) ipamd checks the pool. Secondary-IP mode counts addresses, P per ENI
   (IPv4 per ENI - 1, ``GetENIIPv4Limit``); prefix mode counts /28 prefixes, P per ENI, 16 addresses each.
@@ -21,11 +21,23 @@ Everything here follows the VPC CNI's own code (github.com/aws/amazon-vpc-cni-k8
   Warm-ENI mode looks for one when ``available >= (WARM_ENI_TARGET + 1) x P``.
 * a pod's address, once released, is not given to another pod for 30 s (``IP_COOLDOWN_PERIOD``); an ENI
   takes up to ~10 s to attach (``eniAttachTime``; docs/eni-and-ip-target.md); after
-  ``InsufficientCidrBlocks``/``InsufficientFreeAddressesInSubnet`` ipamd waits 120 s before trying again.
+  ``InsufficientCidrBlocks``/``InsufficientFreeAddressesInSubnet`` ipamd waits 120 s before trying again
+  (``containsInsufficientCIDRsOrSubnetIPs``, ``insufficientCidrErrorCooldown``).
+* EC2's other answer to a short subnet, ``InvalidParameterValue`` ("There aren't sufficient free Ipv4 addresses
+  or prefixes", VPC CNI issue #3105), is not one of those two codes, so ipamd does not back off: it asks again
+  at the next 5 s loop. EC2 does not document which code it gives when, so which one this model answers is a
+  convention: secondary-IP requests get ``InsufficientFreeAddressesInSubnet`` (as in VPC CNI PR #1773's logs);
+  prefix requests get ``InvalidParameterValue`` when the subnet has fewer free addresses than asked for (AWS
+  support as quoted in cilium/cilium PR #31016) and ``InsufficientCidrBlocks`` when it has them but no free
+  aligned /28 (fragmentation, #2749). Real subnets can differ: #3105 saw ``InvalidParameterValue`` with
+  addresses to spare. What follows from each code, back-off or none, is ipamd's code.
 * settings: WARM_IP_TARGET, MINIMUM_IP_TARGET and MAX_ENI <= 0 mean unset; WARM_ENI_TARGET < 0 means its
   default 1 while 0 is a real value; WARM_PREFIX_TARGET < 0 means 0. Prefix mode with WARM_PREFIX_TARGET
-  and both IP targets at 0 is refused by aws-node (``cmd/aws-vpc-cni/main.go``). Prefix mode on a
-  non-Nitro type falls back to secondary-IP mode (``isConfigValid``).
+  and both IP targets at 0 is refused by aws-node (``cmd/aws-vpc-cni/main.go``). Prefix mode works on Nitro
+  and bare-metal types and falls back to secondary-IP mode on the others (``isConfigValid``,
+  ``IsPrefixDelegationSupported``: :func:`ekslib.capacity.prefix_delegation_supported`).
+* MINIMUM_IP_TARGET without WARM_IP_TARGET: the pool stops growing at the minimum and later pods wait
+  (VPC CNI README: "This configuration will prevent future ENIs/IPs from being allocated").
 
 Where Go walks a map (which ENI to top up, free or release from: random order in ipamd), this model is
 deterministic: it tops up and assigns from the oldest ENI first and frees from the newest first.
@@ -63,6 +75,7 @@ from ekslib.facts import (
     INSUFFICIENT_ADDRESSES_BACKOFF_S,
     INSUFFICIENT_CIDR_BLOCKS,
     INSUFFICIENT_FREE_ADDRESSES,
+    INVALID_PARAMETER_VALUE,
     IPS_PER_PREFIX,
     MIN_ENI_AGE_S,
     POOL_LOOP_S,
@@ -148,8 +161,10 @@ class NodeSimulation:
         self._next_pod = 0
         self.ec2_calls: dict[str, int] = {}
         self.failures = 0
+        self.failure_codes: dict[str, int] = {}   # EC2 error code -> refused allocations
         self._last_decrease = -math.inf
         self._last_insufficient = -math.inf
+        self._last_refused = -math.inf
         self.schedule_events: list[str] = []
 
     # -- pods -----------------------------------------------------------------------------------------
@@ -265,14 +280,27 @@ class NodeSimulation:
     def _take(self, space: SubnetSpace) -> int | None:
         return space.allocate_prefix_int() if self.limits.prefix_mode else space.allocate_address_int()
 
+    def _refusal(self, space: SubnetSpace, addresses: int) -> str:
+        """The error code EC2 gives a request for ``addresses`` addresses that ``space`` cannot fill (see the
+        module docstring): secondary IPs -> InsufficientFreeAddressesInSubnet; prefixes -> InvalidParameterValue
+        when fewer addresses than asked for are free, else InsufficientCidrBlocks (no free aligned /28)."""
+        if not self.limits.prefix_mode:
+            return INSUFFICIENT_FREE_ADDRESSES
+        return INVALID_PARAMETER_VALUE if space.free_count < addresses else INSUFFICIENT_CIDR_BLOCKS
+
     def _fail(self, code: str) -> None:
         self.failures += 1
-        self._last_insufficient = self.now
-        self.schedule_events.append(f"{code}: ipamd backs off {INSUFFICIENT_ADDRESSES_BACKOFF_S} s")
+        self.failure_codes[code] = self.failure_codes.get(code, 0) + 1
+        self._last_refused = self.now
+        if code in (INSUFFICIENT_CIDR_BLOCKS, INSUFFICIENT_FREE_ADDRESSES):
+            self._last_insufficient = self.now
+            self.schedule_events.append(f"{code}: ipamd backs off {INSUFFICIENT_ADDRESSES_BACKOFF_S} s")
+        else:
+            self.schedule_events.append(f"{code}: no back-off, ipamd asks again at the next loop")
 
     def _assign(self, eni: _Eni, count: int) -> None:
         """AssignPrivateIpAddresses on ``eni``: all ``count`` or nothing; on failure ipamd asks for one."""
-        code = INSUFFICIENT_CIDR_BLOCKS if self.limits.prefix_mode else INSUFFICIENT_FREE_ADDRESSES
+        code = INSUFFICIENT_FREE_ADDRESSES
         for attempt in (count, 1) if count > 1 else (1,):
             self._call(ASSIGN_CALL)
             taken = [self._take(eni.space) for _ in range(attempt)]
@@ -284,6 +312,7 @@ class NodeSimulation:
             for value in taken:
                 if value is not None:
                     eni.space.release_int(value, self.limits.unit)
+            code = self._refusal(eni.space, attempt * self.limits.unit)
         self._fail(code)
 
     def _attach(self, count: int) -> None:
@@ -298,9 +327,7 @@ class NodeSimulation:
                     space.release_int(value, self.limits.unit)
             if primary is not None:
                 space.release_int(primary)
-            short_of = INSUFFICIENT_FREE_ADDRESSES if primary is None or not self.limits.prefix_mode \
-                else INSUFFICIENT_CIDR_BLOCKS
-            self._fail(short_of)
+            self._fail(self._refusal(space, 1 + count * self.limits.unit))
             return
         for name in ATTACH_ENI_CALLS[1:]:
             self._call(name)
@@ -399,7 +426,10 @@ class NodeSimulation:
         if self._pending and len(self._pod_address) < self.limits.max_pod_addresses and any(
                 self._free_address(e) for e in self._ready()):
             return False
-        backoff = self.now - self._last_insufficient <= INSUFFICIENT_ADDRESSES_BACKOFF_S
+        # growing is blocked during the 120 s back-off, and also while EC2 refuses every loop without one
+        # (InvalidParameterValue): ipamd keeps asking, but the pool does not change
+        backoff = (self.now - self._last_insufficient <= INSUFFICIENT_ADDRESSES_BACKOFF_S
+                   or self.now - self._last_refused < POOL_LOOP_S)
         d = pool_decision(self.counts(), self.limits, self.settings, backoff=backoff)
         if d.assign > 0 or d.attach > 0:
             return False

@@ -31,8 +31,10 @@ class PoolState:
     """The pool of one node once it settles for a fixed pod count (pods arriving one by one on a fresh node).
 
     ``ips``: pod addresses attached (secondary IPs, or prefixes x 16); ``per_eni``: addresses per ENI in
-    secondary-IP mode, prefixes per ENI in prefix mode (every attached ENI, primary first); ``unused``:
-    attached addresses no pod uses; ``ec2_calls``: EC2 calls made from boot to the steady state.
+    secondary-IP mode, prefixes per ENI in prefix mode (every attached ENI, primary first); ``assigned``: pods
+    with an address; ``pending``: pods still waiting for one (only when the pool stops growing, as with
+    MINIMUM_IP_TARGET and no WARM_IP_TARGET: :attr:`PoolSettings.pool_ceiling`); ``unused``: attached addresses
+    no pod uses; ``ec2_calls``: EC2 calls made from boot to the steady state.
     """
 
     instance_type: str
@@ -50,6 +52,7 @@ class PoolState:
     ec2_calls: int
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    pending: int = 0
 
     @property
     def unused_prefixes(self) -> int:
@@ -82,7 +85,7 @@ def _ramp(sim: NodeSimulation, pods: int) -> Iterable[tuple[int, bool]]:
             if sim.now - start > SETTLE_LIMIT_S:
                 # ipamd's rules can cycle: e.g. WARM_ENI_TARGET=0 frees an idle ENI once 60 s old
                 # (available >= (0 + 1) x P) and attaches it again as soon as the pool is empty
-                while not sim.settled(growth_only=True):
+                while not sim.settled(growth_only=True) and sim.now - start <= 2 * SETTLE_LIMIT_S:
                     sim.step()
                 return False
         return True
@@ -97,16 +100,29 @@ def _state(sim: NodeSimulation, pods: int, calm: bool) -> PoolState:
     ready = sim._ready()
     per_eni = tuple(len(e.slots) for e in ready)
     ips = sum(per_eni) * sim.limits.unit
+    assigned = sum(e.assigned for e in ready)
+    pending = len(sim.pending_pods())
     notes = list(sim.limits.notes)
     if not calm:
         notes.append(f"the pool does not settle at {pods} pods: ipamd keeps attaching and freeing an ENI "
                      f"({sim.settings.mode} mode); shown after growing")
+    if pending:
+        ceiling = sim.settings.pool_ceiling
+        if ceiling is not None and ips >= ceiling:
+            why = (f"MINIMUM_IP_TARGET={ceiling} without WARM_IP_TARGET stops the pool at {ips} addresses (VPC CNI "
+                   f"README: it 'will prevent future ENIs/IPs from being allocated')")
+        elif sim.failure_codes:
+            why = (f"the subnet refuses more ({', '.join(sorted(sim.failure_codes))}), so the pool stops at {ips} "
+                   f"addresses")
+        else:
+            why = f"the pool stops at {ips} addresses"
+        notes.append(f"{pending} of {pods} pods wait for an address: {why}")
     return PoolState(
         instance_type=sim.limits.instance_type, pods=pods, settings=sim.settings, limits=sim.limits,
-        enis=len(ready), ips=ips, prefixes=sum(per_eni) if sim.limits.prefix_mode else 0, assigned=pods,
-        unused=ips - pods, per_eni=per_eni, pods_per_eni=tuple(e.assigned for e in ready),
+        enis=len(ready), ips=ips, prefixes=sum(per_eni) if sim.limits.prefix_mode else 0, assigned=assigned,
+        unused=ips - assigned, per_eni=per_eni, pods_per_eni=tuple(e.assigned for e in ready),
         pods_per_prefix=tuple(u for e in ready for u in e.slot_used) if sim.limits.prefix_mode else (),
-        ec2_calls=sum(sim.ec2_calls.values()), seconds=sim.now, notes=tuple(notes))
+        ec2_calls=sum(sim.ec2_calls.values()), seconds=sim.now, notes=tuple(notes), pending=pending)
 
 
 def _fresh(instance_type: str, pods: int | None, settings: PoolSettings | None,
@@ -130,6 +146,12 @@ def steady_state(instance_type: str, pods: int, *, settings: PoolSettings | None
     >>> s = steady_state("t3.small", 0, warm_ip_target=2, minimum_ip_target=5)
     >>> s.enis, s.ips, s.unused, s.per_eni
     (2, 5, 5, (3, 2))
+
+    MINIMUM_IP_TARGET without WARM_IP_TARGET: the pool stops at the minimum, and later pods wait:
+
+    >>> s = steady_state("t3.small", 7, minimum_ip_target=5)
+    >>> s.ips, s.assigned, s.pending, s.unused
+    (5, 5, 2, 0)
     """
     sim, pods = _fresh(instance_type, pods, settings, overrides)
     *_, (count, calm) = _ramp(sim, pods)

@@ -26,7 +26,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
-from ekslib._checks import parse_subnet
+from ekslib._checks import parse_ipv4, parse_subnet, whole
 from ekslib.errors import EkslibError
 from ekslib.facts import IPS_PER_PREFIX, PREFIX_LENGTH, RESERVED_AT_END, RESERVED_AT_START
 
@@ -71,10 +71,8 @@ class SubnetSpace:
         self._prefix_cursor = 0
 
     def _offset(self, address: Any) -> int:
-        try:
-            value = int(ipaddress.IPv4Address(address if isinstance(address, int) else str(address)))
-        except ValueError:
-            raise EkslibError(f"{address!r} is not an IPv4 address") from None
+        value = int(parse_ipv4(address if isinstance(address, (int, ipaddress.IPv4Address)) else str(address),
+                               f"subnet {self.network}: address"))
         offset = value - self._base
         if not 0 <= offset < len(self._used):
             raise EkslibError(f"address {ipaddress.IPv4Address(value)} is not in subnet {self.network}")
@@ -184,7 +182,7 @@ def fragmented_subnet(cidr: Any = "10.0.0.0/24", offset: int = 8) -> tuple[ipadd
     (235, 0, None)
     """
     network = parse_subnet(cidr)
-    if not 0 <= offset < IPS_PER_PREFIX:
+    if not 0 <= whole("offset", offset, minimum=0) < IPS_PER_PREFIX:
         raise EkslibError(f"offset {offset} is not inside a /28: choose 0 to {IPS_PER_PREFIX - 1}")
     space = SubnetSpace(network)
     used = []

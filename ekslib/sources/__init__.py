@@ -1,6 +1,7 @@
 """Where ekslib's facts come from: EC2's instance catalogue, the VPC CNI's published tables, kubectl and EC2 dumps.
 
-* :mod:`~ekslib.sources.instance_types`: the instance types (EC2 ``DescribeInstanceTypes``), refresh, lookups;
+* :mod:`~ekslib.sources.instance_types`: the instance types (EC2 ``DescribeInstanceTypes`` merged with the VPC
+  CNI's limits table), refresh, lookups, and where the two sources disagree;
 * :mod:`~ekslib.sources.published`: files the VPC CNI and the VPC resource controller publish, bundled with provenance;
 * :mod:`~ekslib.sources.kube`: raw JSON from ``kubectl`` and EC2 (``DescribeNetworkInterfaces``), and the samples.
 """
@@ -10,14 +11,19 @@ from __future__ import annotations
 from ekslib.sources.instance_types import (
     COLUMNS,
     DEFAULT_REGIONS,
+    EC2_ONLY_FIELDS,
     MIN_SHARE_OF_CURRENT,
+    NETWORK_FIELDS,
     SNAPSHOT,
+    SNAPSHOT_COLUMNS,
+    SOURCES,
     InstanceType,
     RefreshResult,
     families,
     fetch_instance_types,
     instance_type_info,
     instance_type_names,
+    load_ec2_snapshot,
     load_instance_types,
     load_provenance,
     provenance_path,
@@ -26,6 +32,7 @@ from ekslib.sources.instance_types import (
     size_rank,
     sizes_of,
     snapshot_from_moto,
+    source_differences,
     split_name,
 )
 from ekslib.sources.kube import (
@@ -59,14 +66,19 @@ __all__ = [
     "PUBLISHED_DIR",
     "COLUMNS",
     "DEFAULT_REGIONS",
+    "EC2_ONLY_FIELDS",
     "InstanceType",
     "MIN_SHARE_OF_CURRENT",
+    "NETWORK_FIELDS",
     "RefreshResult",
     "SNAPSHOT",
+    "SNAPSHOT_COLUMNS",
+    "SOURCES",
     "families",
     "fetch_instance_types",
     "instance_type_info",
     "instance_type_names",
+    "load_ec2_snapshot",
     "load_instance_types",
     "load_provenance",
     "provenance_path",
@@ -75,6 +87,7 @@ __all__ = [
     "size_rank",
     "sizes_of",
     "snapshot_from_moto",
+    "source_differences",
     "split_name",
     "BRANCH_LIMITS_CSV",
     "CNI_LIMITS_CSV",

@@ -1,18 +1,37 @@
-"""The data layer: the EC2 instance-type snapshot, refreshed from the EC2 API and loaded once.
+"""The data layer: every instance type, from EC2 and from the VPC CNI's own limits table, merged and loaded once.
 
-Source of every field: the EC2 API ``DescribeInstanceTypes``
-(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypes.html), as listed in
-``shared/reference/vpc-cni.md`` section 1. The bundled snapshot ``data/instance_types.csv`` is made by
-:func:`refresh_instance_types` run against the EC2 API as served offline by ``moto`` (which carries AWS's
-published catalogue); with AWS credentials the same code reads the live API::
+Two sources, as ipamd itself combines them:
 
-    python -m ekslib refresh-data           # offline, from moto's copy of the catalogue
-    python -m ekslib refresh-data --live    # live EC2 API, with your AWS credentials
+* EC2 ``DescribeInstanceTypes``
+  (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypes.html): the bundled
+  snapshot ``data/instance_types.csv`` is made by :func:`refresh_instance_types` run against the EC2 API as
+  served offline by ``moto`` (which carries a copy of AWS's catalogue); with AWS credentials the same code
+  reads the live API::
+
+      python -m ekslib refresh-data           # offline, from moto's copy of the catalogue
+      python -m ekslib refresh-data --live    # live EC2 API, with your AWS credentials
+
+* the VPC CNI's generated table github.com/aws/amazon-vpc-cni-k8s ``pkg/vpc/vpc_ip_resource_limit.go``
+  (bundled as ``data/published/vpc_ip_resource_limit.csv``, :func:`ekslib.sources.published.load_cni_limits`).
+  ipamd reads its limits from this compiled-in table (``pkg/vpc/vpc.go`` ``GetInstance``) and calls
+  ``DescribeInstanceTypes`` only for a type missing from it (``pkg/awsutils/awsutils.go``
+  ``FetchInstanceTypeLimits``).
+
+:func:`load_instance_types` has one row per type known to either source. The network limits (``enis``,
+``enis_total``, ``network_cards``, ``default_card_index``, ``ipv4_per_eni``, ``hypervisor``, ``bare_metal``)
+come from the VPC CNI's table where it knows the type, else from EC2; everything else (vCPUs, memory, IPv6,
+architectures, ...) only EC2 has, so it is missing (``<NA>``, or ``None`` in an :class:`InstanceType`) for a
+type only the VPC CNI's table knows. The column ``source`` says which: ``'both'``, ``'vpc-cni only'`` or
+``'ec2 only'``. :func:`source_differences` lists every field the two sources disagree on.
+The refresh writes only the EC2 snapshot; the VPC CNI's table is bundled as published.
 
 >>> from ekslib.sources import instance_type_info
 >>> t = instance_type_info("t3.medium")
->>> (t.enis, t.ipv4_per_eni, t.hypervisor)
-(3, 6, 'nitro')
+>>> (t.enis, t.ipv4_per_eni, t.hypervisor, t.source)
+(3, 6, 'nitro', 'both')
+>>> p3 = instance_type_info("p3.2xlarge")
+>>> (p3.enis, p3.ipv4_per_eni, p3.hypervisor, p3.vcpus, p3.source)
+(4, 15, 'xen', None, 'vpc-cni only')
 """
 
 from __future__ import annotations
@@ -28,9 +47,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ekslib.errors import EkslibError, RefreshError, UnknownInstanceTypeError, suggest
+from ekslib.sources import published as _published
 from ekslib.sources.paths import DATA_DIR
 
 SNAPSHOT = DATA_DIR / "instance_types.csv"
@@ -39,13 +60,23 @@ DEFAULT_REGIONS: tuple[str, ...] = ("us-east-1", "us-west-2", "eu-west-1", "ap-n
 MIN_SHARE_OF_CURRENT = 0.9
 
 
+#: Values of the ``source`` column: which of the two sources knows a type.
+SOURCE_BOTH, SOURCE_CNI_ONLY, SOURCE_EC2_ONLY = "both", "vpc-cni only", "ec2 only"
+SOURCES: tuple[str, ...] = (SOURCE_BOTH, SOURCE_CNI_ONLY, SOURCE_EC2_ONLY)
+
+
 @dataclass(frozen=True, slots=True)
 class InstanceType:
-    """One EC2 instance type, with the fields pod capacity needs (DescribeInstanceTypes).
+    """One instance type, with the fields pod capacity needs (EC2 DescribeInstanceTypes and the VPC CNI's table).
 
     ``enis`` is the default network card's ``MaximumNetworkInterfaces``: the VPC CNI and its published
     ``eni-max-pods.txt`` count only that card ("For multi-card instance types ... calculated only
-    against the default network card at index (0)").
+    against the default network card at index (0)"); ``enis_total`` is the whole instance's, all cards.
+    The network fields come from the VPC CNI's limits table where it knows the type (what ipamd uses),
+    else from EC2. ``hypervisor`` is ``'nitro'``, ``'xen'`` or ``''`` where none is reported (bare metal;
+    the VPC CNI's table writes ``'unknown'`` there). The fields typed ``| None`` only EC2 has: they are
+    None for a type only the VPC CNI's table knows (``source == 'vpc-cni only'``); ``python -m ekslib
+    refresh-data --live`` fetches them from the live EC2 API.
     """
 
     instance_type: str
@@ -58,27 +89,40 @@ class InstanceType:
     network_cards: int
     default_card_index: int
     ipv4_per_eni: int
-    ipv6_per_eni: int
-    ipv6_supported: bool
+    ipv6_per_eni: int | None
+    ipv6_supported: bool | None
     hypervisor: str
     bare_metal: bool
-    vcpus: int
-    memory_mib: int
-    network_performance: str
-    architectures: str
-    current_generation: bool
-    burstable: bool
+    vcpus: int | None
+    memory_mib: int | None
+    network_performance: str | None
+    architectures: str | None
+    current_generation: bool | None
+    burstable: bool | None
+    source: str
 
     @property
     def nitro(self) -> bool:
-        """True when EC2 reports ``Hypervisor == "nitro"`` (bare metal reports none)."""
+        """True when the type's hypervisor is ``"nitro"`` (bare metal usually reports none)."""
         return self.hypervisor == "nitro"
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(InstanceType))
+#: The columns of the EC2 snapshot ``data/instance_types.csv``, as :func:`refresh_instance_types` writes them.
+SNAPSHOT_COLUMNS: tuple[str, ...] = COLUMNS[:-1]
+#: Fields the VPC CNI's limits table gives (and wins on, where it knows a type).
+NETWORK_FIELDS: tuple[str, ...] = ("enis", "enis_total", "network_cards", "default_card_index", "ipv4_per_eni",
+                                   "hypervisor", "bare_metal")
+#: Fields only EC2 gives: missing for a 'vpc-cni only' type (nullable dtypes in the merged frame).
+EC2_ONLY_FIELDS: tuple[str, ...] = ("ipv6_per_eni", "ipv6_supported", "vcpus", "memory_mib", "network_performance",
+                                    "architectures", "current_generation", "burstable")
 _INT_COLUMNS = ("generation", "enis", "enis_total", "network_cards", "default_card_index", "ipv4_per_eni",
                 "ipv6_per_eni", "vcpus", "memory_mib")
 _BOOL_COLUMNS = ("ipv6_supported", "bare_metal", "current_generation", "burstable")
+_NULLABLE_DTYPES = {name: "Int64" if name in _INT_COLUMNS else "boolean" if name in _BOOL_COLUMNS else "string"
+                    for name in EC2_ONLY_FIELDS}
+#: The VPC CNI's table spells "no hypervisor reported" as 'unknown' (as ipamd does for EC2's empty answer).
+_NO_HYPERVISOR = {"unknown": ""}
 
 _NAME = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9-]+)$")
 _SIZES = {"nano": 0, "micro": 1, "small": 2, "medium": 3, "large": 4, "xlarge": 5}
@@ -232,7 +276,7 @@ def refresh_instance_types(
             f"EC2 returned {len(merged)} instance types but the snapshot has {current}: that looks partial, "
             f"so {path} is unchanged (pass force=True, or --force, to replace it anyway)"
         )
-    frame = pd.DataFrame(sorted(merged.values(), key=lambda r: r["instance_type"]), columns=list(COLUMNS))
+    frame = pd.DataFrame(sorted(merged.values(), key=lambda r: r["instance_type"]), columns=list(SNAPSHOT_COLUMNS))
     provenance = {
         "source": source,
         "regions": region_names,
@@ -243,8 +287,7 @@ def refresh_instance_types(
     }
     _write_atomically(path, frame.to_csv(index=False, lineterminator="\n"))
     _write_atomically(provenance_path(path), json.dumps(provenance, indent=2) + "\n")
-    _load.cache_clear()
-    _index.cache_clear()
+    _clear_caches()
     return RefreshResult(path, len(frame), provenance)
 
 
@@ -304,8 +347,15 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _clear_caches() -> None:
+    _load.cache_clear()
+    _merged.cache_clear()
+    _index.cache_clear()
+
+
 @functools.lru_cache(maxsize=4)
 def _load(path: Path) -> pd.DataFrame:
+    """The EC2 snapshot at ``path`` as written by the refresh (cached; callers copy)."""
     if not path.exists():
         raise EkslibError(
             f"no instance-type snapshot at {path}; run `python -m ekslib refresh-data` or set EKSLIB_DATA_DIR"
@@ -316,25 +366,128 @@ def _load(path: Path) -> pd.DataFrame:
     return frame.set_index("instance_type", drop=False).rename_axis(None)
 
 
+def _cni_network() -> pd.DataFrame:
+    """The VPC CNI's limits table with the merged frame's network columns."""
+    cni = _published.load_cni_limits()
+    return pd.DataFrame({
+        "enis": cni["card0_enis"],  # = ENILimit: gen_vpc_ip_limits.go sets it from the default card
+        "enis_total": cni["enis_per_card"].map(lambda text: sum(int(n) for n in text.split(";"))),
+        "network_cards": cni["network_cards"],
+        "default_card_index": cni["default_card_index"],
+        "ipv4_per_eni": cni["ipv4_limit"],
+        "hypervisor": cni["hypervisor"].replace(_NO_HYPERVISOR),
+        "bare_metal": cni["bare_metal"],
+    }, index=cni.index.rename(None))
+
+
+def _published_dir() -> Path:
+    """Where the VPC CNI's table is read from now (a module attribute, so tests can point it elsewhere)."""
+    return _published.PUBLISHED_DIR
+
+
+@functools.lru_cache(maxsize=4)
+def _merged(path: Path, published_dir: Path) -> pd.DataFrame:
+    """One row per type of either source: network fields from the VPC CNI's table first, the rest from EC2.
+
+    ``published_dir`` (where the VPC CNI's table is read from) is part of the cache key only.
+    """
+    ec2 = _load(path)
+    cni = _cni_network()
+    names = ec2.index.union(cni.index).sort_values()
+    in_ec2, in_cni = names.isin(ec2.index), names.isin(cni.index)
+    parts = [split_name(name) for name in names]
+    frame = pd.DataFrame({
+        "instance_type": names,
+        "family": [p[0] for p in parts],
+        "category": [p[1] for p in parts],
+        "generation": np.array([p[2] for p in parts], dtype="int64"),
+        "size": [p[3] for p in parts],
+    }, index=names)
+    ec2_rows, cni_rows = ec2.reindex(names), cni.reindex(names)
+    for column in SNAPSHOT_COLUMNS:
+        if column in NETWORK_FIELDS:
+            values = cni_rows[column].where(in_cni, ec2_rows[column])
+            frame[column] = values.astype(ec2[column].dtype)
+        elif column in EC2_ONLY_FIELDS:
+            frame[column] = ec2[column].astype(_NULLABLE_DTYPES[column]).reindex(names)
+    frame["source"] = np.select([in_ec2 & in_cni, in_cni], [SOURCE_BOTH, SOURCE_CNI_ONLY], SOURCE_EC2_ONLY)
+    return frame[list(COLUMNS)].rename_axis(None)
+
+
 def load_instance_types(path: Path | str | None = None) -> pd.DataFrame:
-    """The snapshot as a DataFrame indexed by instance type (read once, then served from a cache; a copy).
+    """Every instance type of EC2's snapshot or the VPC CNI's table, indexed by name (cached; a copy).
+
+    ``path`` is the EC2 snapshot to merge (default: the bundled one); the VPC CNI's table is the bundled
+    ``data/published/vpc_ip_resource_limit.csv``. Network limits come from the VPC CNI's table where it knows
+    the type, the rest from EC2; ``source`` says which source knows each type. The EC2-only columns use
+    nullable dtypes (``Int64``, ``boolean``, ``string``): ``<NA>`` for a 'vpc-cni only' type.
 
     >>> frame = load_instance_types()
     >>> int(frame.loc["m5.large", "ipv4_per_eni"])
     10
+    >>> frame.loc["p3.2xlarge", "source"], frame.loc["p3.2xlarge", "vcpus"]
+    ('vpc-cni only', <NA>)
+    """
+    return _merged(Path(path) if path is not None else SNAPSHOT, _published_dir()).copy()
+
+
+def load_ec2_snapshot(path: Path | str | None = None) -> pd.DataFrame:
+    """The EC2 snapshot alone, as :func:`refresh_instance_types` wrote it (cached; a copy).
+
+    >>> load_ec2_snapshot().loc["i7ie.48xlarge", ["enis", "network_cards"]].tolist()  # moto's copy of EC2
+    [8, 2]
     """
     return _load(Path(path) if path is not None else SNAPSHOT).copy()
 
 
+def source_differences(path: Path | str | None = None) -> pd.DataFrame:
+    """Every (instance type, field) where the EC2 snapshot and the VPC CNI's table disagree, with both values.
+
+    Compares :data:`NETWORK_FIELDS` of the types both sources know; ``'unknown'`` (the VPC CNI's table) and
+    ``''`` (EC2) both mean "no hypervisor reported" and count as equal. Indexed by ``(instance_type, field)``;
+    columns ``ec2`` and ``vpc_cni`` hold the two values (the merged data uses ``vpc_cni``).
+
+    >>> diff = source_differences()
+    >>> diff.loc[("i7ie.48xlarge", "network_cards")].tolist()  # moto's copy of EC2, then AWS's newer table
+    [2, 1]
+    """
+    ec2 = _load(Path(path) if path is not None else SNAPSHOT)
+    cni = _cni_network()
+    shared = ec2.index.intersection(cni.index).sort_values()
+    rows = []
+    for column in NETWORK_FIELDS:
+        left, right = ec2.loc[shared, column], cni.loc[shared, column]
+        if column == "hypervisor":
+            differs = left.replace(_NO_HYPERVISOR) != right
+        else:
+            differs = left != right
+        rows += [(name, column, left[name].item() if hasattr(left[name], "item") else left[name],
+                  right[name].item() if hasattr(right[name], "item") else right[name])
+                 for name in shared[differs.to_numpy()]]
+    rows.sort(key=lambda row: (row[0], NETWORK_FIELDS.index(row[1])))
+    frame = pd.DataFrame(rows, columns=["instance_type", "field", "ec2", "vpc_cni"], dtype=object)
+    return frame.set_index(["instance_type", "field"])
+
+
+def _plain(value: Any) -> Any:
+    """A DataFrame cell as a plain Python value for a dataclass: ``<NA>`` -> None."""
+    return None if value is pd.NA else value
+
+
 @functools.lru_cache(maxsize=4)
-def _index(path: Path) -> dict[str, InstanceType]:
-    frame = _load(path)
-    return {row.instance_type: InstanceType(*row) for row in frame[list(COLUMNS)].itertuples(index=False)}
+def _index(path: Path, published_dir: Path) -> dict[str, InstanceType]:
+    frame = _merged(path, published_dir)
+    columns = [[_plain(v) for v in frame[name].tolist()] for name in COLUMNS]
+    return {row[0]: InstanceType(*row) for row in zip(*columns)}
+
+
+def _types(path: Path | str | None) -> dict[str, InstanceType]:
+    return _index(Path(path) if path is not None else SNAPSHOT, _published_dir())
 
 
 def instance_type_names(path: Path | str | None = None) -> list[str]:
-    """Every instance type of the snapshot, sorted."""
-    return sorted(_index(Path(path) if path is not None else SNAPSHOT))
+    """Every instance type of either source, sorted."""
+    return sorted(_types(path))
 
 
 def instance_type_info(name: str, path: Path | str | None = None) -> InstanceType:
@@ -345,9 +498,13 @@ def instance_type_info(name: str, path: Path | str | None = None) -> InstanceTyp
     ...
     ekslib.errors.UnknownInstanceTypeError: unknown instance type 'm5.lage'. Did you mean: m5.large, ...
     """
-    index = _index(Path(path) if path is not None else SNAPSHOT)
+    index = _types(path)
     if not isinstance(name, str):
         raise EkslibError(f"an instance type is a name such as 'm5.large', not {name!r}")
+    try:
+        return index[name]
+    except KeyError:
+        pass
     key = name.strip().lower()
     try:
         return index[key]
@@ -356,13 +513,13 @@ def instance_type_info(name: str, path: Path | str | None = None) -> InstanceTyp
 
 
 def families(path: Path | str | None = None) -> list[str]:
-    """Every instance family in the snapshot, sorted by name."""
-    return sorted({t.family for t in _index(Path(path) if path is not None else SNAPSHOT).values()})
+    """Every instance family of either source, sorted by name."""
+    return sorted({t.family for t in _types(path).values()})
 
 
 def sizes_of(family: str, path: Path | str | None = None) -> list[str]:
     """The sizes of ``family`` in natural order (nano ... metal); an unknown family raises with suggestions."""
-    index = _index(Path(path) if path is not None else SNAPSHOT)
+    index = _types(path)
     sizes = [t.size for t in index.values() if t.family == family]
     if not sizes:
         known = sorted({t.family for t in index.values()})

@@ -40,6 +40,10 @@ DUMP_FILES = ("nodes", "pods", "services", "enis", "subnets", "vpcs")
 def read_json(source: Any, what: str = "input") -> Any:
     """``source`` as parsed JSON: a dict or list as is, a JSON text, or the path of a JSON file.
 
+    Anything else is an :class:`~ekslib.errors.EkslibError` that names ``what`` and says what went wrong:
+    no such file, a folder, an empty or unreadable file, text that is not JSON (YAML or ``kubectl get``'s
+    table get a hint to save with ``-o json``).
+
     >>> read_json('{"items": []}')
     {'items': []}
     >>> read_json("/nowhere/nodes.json", "nodes_json")
@@ -50,21 +54,56 @@ def read_json(source: Any, what: str = "input") -> Any:
     if isinstance(source, (dict, list)):
         return source
     if isinstance(source, bytes):
-        source = source.decode()
-    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+        try:
+            source = source.decode()
+        except UnicodeDecodeError:
+            raise EkslibError(f"{what}: the bytes given are not UTF-8 text, so not JSON") from None
+    if isinstance(source, str) and not source.strip():
+        raise EkslibError(f"{what}: an empty text (give a dict, a JSON text or a path)")
+    if isinstance(source, str) and (source.lstrip()[:1] in ("{", "[") or "\n" in source.strip()):
         text, origin = source, "the text"
     elif isinstance(source, (str, Path)):
         path = Path(source).expanduser()
+        if path.is_dir():
+            raise EkslibError(f"{what}: {path} is a folder, not a JSON file (ekslib.cluster.from_dump reads a dump "
+                              f"folder)")
         if not path.is_file():
             raise EkslibError(f"{what}: no file {path} (give a dict, a JSON text or a path)")
-        text, origin = path.read_text(), str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise EkslibError(f"{what}: {path} is not a UTF-8 text file, so not JSON") from None
+        except OSError as exc:
+            raise EkslibError(f"{what}: {path} cannot be read ({exc.strerror or exc})") from None
+        origin = str(path)
+        if not text.strip():
+            raise EkslibError(f"{what}: {path} is empty (was the command's output saved into it?)")
     else:
-        raise EkslibError(f"{what}: {type(source).__name__} is not a dict, a JSON text or a path")
+        raise EkslibError(f"{what}: {_json_kind(source)} is not a dict, a JSON text or a path")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise EkslibError(f"{what}: {origin} is not valid JSON ({exc.msg} at line {exc.lineno}, "
-                          f"column {exc.colno})") from None
+                          f"column {exc.colno}){_format_hint(text)}") from None
+
+
+def _json_kind(value: Any) -> str:
+    """How a value that is none of dict, text or path reads in an error: 'None', 'a number (42)', 'a set'."""
+    if value is None:
+        return "None"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"a number ({value!r})"
+    return f"a {type(value).__name__}"
+
+
+def _format_hint(text: str) -> str:
+    """A hint when a text that is not JSON looks like YAML or like kubectl's table output."""
+    start = text.lstrip()[:200]
+    if start.startswith(("apiVersion:", "---", "kind:", "items:")):
+        return ": it looks like YAML; save kubectl's output with -o json"
+    if start.upper().startswith("NAME "):
+        return ": it looks like kubectl's table; save kubectl's output with -o json"
+    return ""
 
 
 def sample_names() -> list[str]:

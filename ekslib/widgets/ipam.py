@@ -92,7 +92,8 @@ class PoolExplorer(widgets.VBox):
         what = "prefixes" if s.limits.prefix_mode else "addresses"
         lines = [
             f"{s.instance_type}, {settings_label(s.settings)}: {s.pods} pod{'' if s.pods == 1 else 's'} "
-            f"(up to {s.limits.max_pod_addresses} with an address)",
+            f"(up to {s.limits.max_pod_addresses} with an address)"
+            + (f"; {s.pending} of them wait for an address" if s.pending else ""),
             f"{s.enis} ENIs, {what} per ENI {','.join(map(str, s.per_eni))}; {s.ips} pod addresses attached, "
             f"{s.unused} unused" + (f" ({s.unused_prefixes} empty of {s.prefixes} prefixes)" if s.limits.prefix_mode
                                     else ""),
