@@ -115,3 +115,45 @@ LOOPBACK_MTU = 65536
 #: (kube-controller-manager ``--node-cidr-mask-size`` default 24), and kubenet's bridge ([K8S] kubenet).
 KUBENET_CLUSTER_CIDR = IPv4Network("10.244.0.0/16")
 BRIDGE = "cbr0"
+
+# ------------------------------------------------------------------------------------------- EndpointSlices
+
+#: The protocols a Service or EndpointSlice port may have ([K8S] ``core/v1`` ``Protocol``; discovery.k8s.io/v1
+#: ``EndpointPort.protocol``: "Must be UDP, TCP, or SCTP. Default is TCP").
+PORT_PROTOCOLS = ("TCP", "UDP", "SCTP")
+#: The label that ties an EndpointSlice to its Service, and the one naming who manages it ([K8S]
+#: ``discovery.k8s.io/v1`` ``LabelServiceName``, ``LabelManagedBy``; kubernetes.io "EndpointSlices").
+SLICE_SERVICE_LABEL = "kubernetes.io/service-name"
+SLICE_MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+#: The EndpointSlice controller's value of that label ([K8S] kube-controller-manager's EndpointSlice controller,
+#: ``staging/src/k8s.io/endpointslice`` ``setEndpointSliceLabels``).
+ENDPOINTSLICE_CONTROLLER = "endpointslice-controller.k8s.io"
+#: Endpoints the controller puts in one slice (kube-controller-manager ``--max-endpoints-per-slice``, default
+#: 100, at most 1000; kubernetes.io "EndpointSlices").
+MAX_ENDPOINTS_PER_SLICE = 100
+#: A generated name (``metadata.generateName``): the base cut to 58 characters, then 5 random ones
+#: (k8s.io/apiserver ``pkg/storage/names`` ``GenerateName``: 63 - 5).
+GENERATED_NAME_BASE_MAX, GENERATED_NAME_RANDOM = 58, 5
+
+# ------------------------------------------------------------------------------------------- EKS control plane
+
+#: EKS creates 2 to 4 network interfaces in the subnets given to the cluster, each described as
+#: ``Amazon EKS <cluster-name>``; they carry the API server's traffic to and from the VPC ([UG] "View Amazon
+#: EKS networking requirements for VPC and subnets"). They are attached to instances of an AWS-owned account
+#: (``Attachment.InstanceOwnerId``), requested by the ``AmazonEKS`` role (``RequesterId`` ``...:AmazonEKS``),
+#: ``InterfaceType`` ``interface`` (github.com/liwenwu-amazon/reinvent2018-NET410, a
+#: ``describe-network-interfaces`` of one).
+EKS_CONTROL_PLANE_ENIS = (2, 4)
+EKS_ENI_DESCRIPTION_PREFIX = "Amazon EKS "
+
+# ------------------------------------------------------------------------------------------- kube-proxy
+
+#: kube-proxy's masquerade bit (KubeProxyConfiguration ``iptables.masqueradeBit``, ``--iptables-masquerade-bit``;
+#: default 14, [K8S] ``pkg/proxy/apis/config/v1alpha1/defaults.go``): KUBE-MARK-MASQ sets mark ``1 << 14`` = 0x4000.
+KUBE_PROXY_MASQUERADE_BIT = 14
+#: Above this many endpoints (all ports of all Services) kube-proxy's iptables mode drops its per-endpoint comments
+#: ([K8S] ``pkg/proxy/iptables/proxier.go`` ``largeClusterEndpointsThreshold``).
+KUBE_PROXY_LARGE_CLUSTER_ENDPOINTS = 1000
+#: ``sessionAffinity: ClientIP``'s default timeout, 3 hours ([K8S] core/v1 ``DefaultClientIPServiceAffinitySeconds``;
+#: ``sessionAffinityConfig.clientIP.timeoutSeconds`` allows 1..86400).
+SESSION_AFFINITY_TIMEOUT_S = 10800

@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 from ekslib.capacity import max_pods
 from ekslib.cluster.build import build_cluster, default_subnets
 from ekslib.cluster.invariants import problems, validate
-from ekslib.cluster.model import Cluster, Service, Subnet, check_veth_prefix, default_service_cidr, veth_name
+from ekslib.cluster.model import (
+    Cluster,
+    EndpointPort,
+    Service,
+    Subnet,
+    check_veth_prefix,
+    default_service_cidr,
+    veth_name,
+)
 from ekslib.cluster.spec import NodeGroup, ServiceSpec, Workload
 from ekslib.errors import EkslibError, UnknownInstanceTypeError
 from ekslib.ipam.steady import steady_state
@@ -331,6 +339,7 @@ def test_address_info_roles():
         IPv4Address("10.100.0.10"): "service ClusterIP", IPv4Address("10.100.9.9"): "service CIDR (unallocated)",
         IPv4Address("192.168.250.1"): "in the VPC, outside every known subnet",
         IPv4Address("8.8.8.8"): "outside the VPC",
+        cluster.control_plane_enis[0].address: "EKS control plane ENI",
     }
     for address, role in roles.items():
         assert cluster.address_info(address).role == role, address
@@ -460,6 +469,17 @@ def test_build_cluster_properties(inputs):
             else:
                 assert len(eni.prefixes) <= t.ipv4_per_eni - 1
     assert sum(r for _, r in workloads) + 2 == sum(1 for p in cluster.pods if p.owner_kind == "ReplicaSet")
+    # kube-proxy's view agrees with the selector, and the control plane's two ENIs collide with nothing
+    for svc in cluster.services:
+        if svc.selector:
+            for port in svc.ports:
+                seen = cluster.service_endpoints(svc.key, port.name)
+                assert sorted(e.pod for e in seen) == sorted(svc.endpoints)
+                assert all(e.port == port.target_port and e.ready for e in seen)
+    assert [str(e.address) for e in cluster.service_endpoints("default/kubernetes")] == sorted(
+        str(e.address) for e in cluster.control_plane_enis)
+    control_plane = {int(e.address) for e in cluster.control_plane_enis}
+    assert len(control_plane) == 2 and not control_plane & set(held)
     assert problems(cluster) == []
 
 
@@ -469,3 +489,182 @@ def test_address_lookups_name_a_bad_address():
         cluster.address_info("10.0.0.x")
     with pytest.raises(EkslibError, match="address None is not an IPv4 address"):
         cluster.eni_of_address(None)
+
+
+# ----------------------------------------------------------------------------------------------- endpoints (kube-proxy)
+
+_ALPHABET = set("bcdfghjklmnpqrstvwxz2456789")  # k8s.io/apimachinery util/rand, the generateName suffixes
+
+
+def test_kube_dns_slice_has_its_three_ports_and_the_coredns_pods():
+    cluster = build_cluster([("t3.medium", 2)], seed=7)
+    (dns,) = cluster.service_slices("kube-system/kube-dns")
+    # the EndpointSlice controller's: generateName "kube-dns-" + 5 random characters, its managed-by label
+    assert dns.name.startswith("kube-dns-") and len(dns.name) == len("kube-dns-") + 5
+    assert set(dns.name[len("kube-dns-"):]) <= _ALPHABET
+    assert dns.managed_by == "endpointslice-controller.k8s.io" and dns.address_type == "IPv4"
+    assert [(p.name, p.port, p.protocol) for p in dns.ports] == [
+        ("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")]
+    coredns = sorted((p for p in cluster.pods if p.owner_name.startswith("coredns-")), key=lambda p: p.key)
+    assert [e.target_pod for e in dns.endpoints] == [p.key for p in coredns]
+    for endpoint, pod in zip(dns.endpoints, coredns):
+        assert endpoint.address == pod.address and endpoint.node_name == pod.node
+        assert endpoint.zone == cluster.node(pod.node).az
+        assert (endpoint.ready, endpoint.serving, endpoint.terminating) == (True, True, False)
+    # kube-proxy's view: one entry per address, sorted by "ip:port" text, for each of the three ports
+    for name, port, protocol in (("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")):
+        seen = cluster.service_endpoints("kube-system/kube-dns", name)
+        assert [e.endpoint for e in seen] == sorted(f"{p.address}:{port}" for p in coredns)
+        assert {(e.port, e.protocol) for e in seen} == {(port, protocol)}
+        assert {e.pod for e in seen} == {p.key for p in coredns}
+    # the selector's answer is kept as it was
+    assert cluster.service("kube-system/kube-dns").endpoints == tuple(p.key for p in coredns)
+
+
+def test_default_kubernetes_points_at_the_control_plane_enis_not_at_pods():
+    cluster = build_cluster([("t3.medium", 2)], seed=7)
+    enis = cluster.control_plane_enis
+    # EKS: 2 to 4 ENIs in the cluster's subnets, described "Amazon EKS <cluster>"; here 2, in two zones
+    assert len(enis) == 2 and {e.description for e in enis} == {"Amazon EKS demo"}
+    subnets = [cluster.subnet(e.subnet_id) for e in enis]
+    assert len({s.az for s in subnets}) == 2 and all(not s.public for s in subnets)
+    for eni, subnet in zip(enis, subnets):
+        assert eni.address in subnet.cidr and cluster.vpc.contains(eni.address) and not subnet.is_reserved(eni.address)
+        assert eni.id.startswith("eni-") and len(eni.id) == len("eni-") + 17 and not eni.inferred
+        assert cluster.eni_of_address(eni.address) is None and cluster.pods_at_address(eni.address) == ()
+        info = cluster.address_info(eni.address)
+        assert (info.role, info.eni_id, info.subnet_id, info.node, info.pods) == (
+            "EKS control plane ENI", eni.id, subnet.id, "", ())
+        assert cluster.control_plane_eni(eni.id) is eni
+    (slice_,) = cluster.service_slices("default/kubernetes")
+    # written by the API server's endpoint reconciler: name "kubernetes", no managed-by label, port https 443
+    assert slice_.name == "kubernetes" and slice_.managed_by == ""
+    assert [(p.name, p.port, p.protocol) for p in slice_.ports] == [("https", 443, "TCP")]
+    assert [str(e.address) for e in slice_.endpoints] == sorted(str(e.address) for e in enis)
+    assert all(e.node_name == "" and e.target_pod == "" and e.zone == "" for e in slice_.endpoints)
+    seen = cluster.service_endpoints("default/kubernetes")  # one port: no name needed
+    assert [(e.endpoint, e.node_name, e.pod) for e in seen] == sorted((f"{e.address}:443", "", "") for e in enis)
+    assert cluster.service("default/kubernetes").endpoints == ()  # no selector: no pod endpoints
+    # EC2 counts them in AvailableIpAddressCount
+    workers = build_cluster([("t3.medium", 2)], seed=7, check=False)
+    assert sum(workers.addresses_taken(s.id) for s in workers.subnets) == sum(
+        1 + len(e.secondary_ips) for e in workers.enis) + 2
+    assert cluster.summary()["control-plane ENIs"] == 2 and cluster.summary()["endpoint slices"] == 4
+
+
+def test_service_endpoints_are_sorted_as_text_deduplicated_and_flag_readiness():
+    cluster = build_cluster([("m5.large", 1)], workloads=[Workload("web", 12, service=ServiceSpec())], seed=3)
+    (web,) = cluster.service_slices("default/web")
+    seen = cluster.service_endpoints("default/web", "http")
+    texts = [e.endpoint for e in seen]
+    # kube-proxy sorts by the "ip:port" string (endpointslicecache.go byEndpoint), not by number
+    assert texts == sorted(texts) and texts != sorted(texts, key=lambda t: int(IPv4Address(t.split(":")[0])))
+    assert all(e.port == 8080 and e.protocol == "TCP" for e in seen)
+
+    # a second slice of the same service: a duplicate address, a terminating endpoint, a port of another protocol
+    first, second = web.endpoints[0], web.endpoints[1]
+    extra = dataclasses.replace(
+        web, name="web-zzzzz",
+        endpoints=(dataclasses.replace(first, ready=False), dataclasses.replace(second, ready=False)),
+        ports=web.ports + (EndpointPort("udp-only", 53, "UDP"),))
+    draining = dataclasses.replace(web, endpoints=(dataclasses.replace(first, ready=False, terminating=True),)
+                                   + web.endpoints[1:])
+    changed = dataclasses.replace(cluster, endpoint_slices=tuple(
+        draining if s is web else s for s in cluster.endpoint_slices) + (extra,))
+    assert problems(changed) == []
+    merged = changed.service_endpoints("default/web", "http")
+    assert len(merged) == len(seen)  # the duplicates of web-zzzzz are dropped: one entry per ip:port
+    by_address = {e.address: e for e in merged}
+    # slices are taken by name: the controller's slice (web-...) comes before web-zzzzz, so its copy is kept
+    assert by_address[second.address].ready is True
+    assert (by_address[first.address].ready, by_address[first.address].serving,
+            by_address[first.address].terminating) == (False, True, True)
+    with pytest.raises(EkslibError, match=r"service default/web: no port named 'https'; its ports: 'http'"):
+        cluster.service_endpoints("default/web", "https")
+    with pytest.raises(EkslibError, match=r"kube-system/kube-dns: has 3 ports; pass port_name, one of 'dns'"):
+        cluster.service_endpoints("kube-system/kube-dns")
+    with pytest.raises(EkslibError, match="no service 'default/wbe'"):
+        cluster.service_endpoints("default/wbe", "http")
+
+
+def test_the_controller_splits_at_100_endpoints_and_leaves_a_placeholder_for_none():
+    cluster = build_cluster([("m5.large", 2)], prefix_delegation=True, seed=2,
+                            workloads=[Workload("web", 150, service=ServiceSpec()),
+                                       Workload("idle", 0, service=ServiceSpec(port=81))])
+    web = cluster.service_slices("default/web")
+    assert sorted(len(s.endpoints) for s in web) == [50, 100] and len({s.name for s in web}) == 2
+    assert len(cluster.service_endpoints("default/web", "http")) == 150
+    (idle,) = cluster.service_slices("default/idle")
+    assert idle.endpoints == () and idle.ports == ()  # the placeholder the controller writes
+    assert cluster.service_endpoints("default/idle", "http") == ()
+
+
+def test_a_named_target_port_is_refused_with_the_reason():
+    with pytest.raises(EkslibError, match=r"workload default/web: service target_port 'http' is a named port: "
+                                          r"the model's pods declare no container ports"):
+        build_cluster([("t3.medium", 1)], workloads=[Workload("web", 1, service=ServiceSpec(target_port="http"))])
+    with pytest.raises(EkslibError, match="target_port 0 is not a port number 1-65535"):
+        build_cluster([("t3.medium", 1)], workloads=[Workload("web", 1, service=ServiceSpec(target_port=0))])
+
+
+def test_control_plane_enis_in_a_one_zone_layout_and_in_a_full_subnet():
+    one_zone = build_cluster([NodeGroup("m5.4xlarge", 1, max_pods=110)], vpc_cidr="10.0.0.0/16",
+                             subnets=[("us-east-1a", "10.0.0.0/20"), ("us-east-1a", "10.0.16.0/24", True)],
+                             workloads=[], region="us-east-1")
+    assert len(one_zone.control_plane_enis) == 2 and any("two Availability Zones" in n for n in one_zone.notes)
+    # the node subnets come first; the other subnet of the zone takes the second ENI
+    assert [one_zone.subnet(e.subnet_id).cidr for e in one_zone.control_plane_enis] == [
+        IPv4Network("10.0.0.0/20"), IPv4Network("10.0.16.0/24")]
+    # the node's ENIs fill its /28 (11 usable addresses): both control-plane ENIs go to the other zone's subnet
+    tight = build_cluster([("t3.medium", 1)], vpc_cidr="10.0.0.0/16", workloads=[], system_pods=False,
+                          minimum_ip_target=9, warm_ip_target=1,
+                          subnets=[("us-west-2a", "10.0.0.0/28"), ("us-west-2b", "10.0.1.0/24")])
+    assert sum(1 + len(e.secondary_ips) for e in tight.enis) == 11
+    assert [str(e.address) for e in tight.control_plane_enis] == ["10.0.1.4", "10.0.1.5"]
+    assert any("only us-west-2b has one with a free address" in n for n in tight.notes)
+
+
+def test_validate_names_bad_slices_and_control_plane_enis():
+    cluster = build_cluster([("t3.medium", 2)], seed=1)
+    (dns,) = cluster.service_slices("kube-system/kube-dns")
+    first = dns.endpoints[0]
+    other_pod = next(p for p in cluster.pods if not p.host_network and p.key != first.target_pod)
+    cases = [
+        (dataclasses.replace(dns, service="kube-system/ghost"),
+         f"EndpointSlice {dns.key}: service 'kube-system/ghost' (label kubernetes.io/service-name) is not a service"),
+        (dataclasses.replace(dns, ports=(EndpointPort("dns", 0, "UDP"),)),
+         f"EndpointSlice {dns.key}: ports[0].port 0 is not a port number 1-65535"),
+        (dataclasses.replace(dns, ports=(EndpointPort("dns", 53, "HTTP"),)), "ports[0].protocol 'HTTP' is not one of"),
+        (dataclasses.replace(dns, ports=dns.ports[:1] * 2), "ports name 'dns' appears 2 times"),
+        (dataclasses.replace(dns, address_type="IPv6"), "address_type 'IPv6' is not 'IPv4'"),
+        (dataclasses.replace(dns, endpoints=(dataclasses.replace(first, node_name="ip-9-9-9-9"),)),
+         "endpoints[0].node_name 'ip-9-9-9-9' is not a node of this cluster"),
+        (dataclasses.replace(dns, endpoints=(dataclasses.replace(first, target_pod="kube-system/gone"),)),
+         "endpoints[0].target_pod 'kube-system/gone' is not a pod of this cluster"),
+        (dataclasses.replace(dns, endpoints=(dataclasses.replace(first, address=other_pod.address),)),
+         f"endpoints[0].address {other_pod.address} is not the address {first.address} of its pod"),
+        (dataclasses.replace(dns, endpoints=(dataclasses.replace(first, address="10.0.0.1"),)),
+         "endpoints[0].address '10.0.0.1' is not an IPv4 address"),
+    ]
+    for bad, message in cases:
+        found = _broken(cluster, endpoint_slices=tuple(bad if s is dns else s for s in cluster.endpoint_slices))
+        assert any(message in m for m in found), (message, found)
+    twice = _broken(cluster, endpoint_slices=cluster.endpoint_slices + (dns,))
+    assert any(f"EndpointSlice {dns.key}: appears 2 times" in m for m in twice)
+
+    eni = cluster.control_plane_enis[0]
+    subnet = cluster.subnet(eni.subnet_id)
+    pod = next(p for p in cluster.pods if not p.host_network)
+    node_eni = cluster.nodes[0].enis[1]
+    for changed, message in [
+        (dataclasses.replace(eni, address=subnet.cidr.network_address + 2), "is one of the 5 addresses AWS reserves"),
+        (dataclasses.replace(eni, address=IPv4Address("192.168.250.9")), "is outside its subnet"),
+        (dataclasses.replace(eni, subnet_id="subnet-nope"), "subnet_id 'subnet-nope' is not a subnet of this cluster"),
+        (dataclasses.replace(eni, address=pod.address), f"is used twice (also ENI {pod.eni_id}"),
+        (dataclasses.replace(eni, address=node_eni.primary_ip), f"is used twice (also ENI {node_eni.id}"),
+        (dataclasses.replace(eni, address=cluster.control_plane_enis[1].address),
+         f"is used twice (also control-plane ENI {eni.id})"),
+        (dataclasses.replace(eni, id=node_eni.id), f"ENI {node_eni.id}: appears 2 times"),
+    ]:
+        found = _broken(cluster, control_plane_enis=(changed,) + cluster.control_plane_enis[1:])
+        assert any(message in m for m in found), (message, found)

@@ -34,15 +34,18 @@ def graph(cluster):
 def test_typed_nodes_and_edges(cluster, graph):
     kinds = Counter(d["kind"] for _, d in graph.nodes(data=True))
     enis = sum(len(n.enis) for n in cluster.nodes)
+    control_plane = len(cluster.control_plane_enis)
+    assert control_plane == 2
     assert kinds == {"vpc": 1, "subnet": len(cluster.subnets), "node": len(cluster.nodes), "eni": enis,
-                     "pod": len(cluster.pods), "service": len(cluster.services)}
+                     "pod": len(cluster.pods), "service": len(cluster.services), "control-plane-eni": control_plane}
     assert set(kinds) == set(NODE_KINDS)
     edges = Counter(d["kind"] for _, _, d in graph.edges(data=True))
     host = sum(p.host_network for p in cluster.pods)
     assert edges["holds-address"] == len(cluster.pods) - host and edges["host-network"] == host
     assert edges["attached"] == enis
-    assert edges["contains"] == len(cluster.subnets) + len(cluster.nodes) + enis
-    assert edges["selects"] == sum(len(s.endpoints) for s in cluster.services)
+    assert edges["contains"] == len(cluster.subnets) + len(cluster.nodes) + enis + control_plane
+    # selector endpoints and the slices' pod endpoints are the same pairs; default/kubernetes adds its ENIs
+    assert edges["selects"] == sum(len(s.endpoints) for s in cluster.services) + control_plane
     assert set(edges) == set(EDGE_KINDS)
 
 
@@ -105,8 +108,32 @@ def test_prefix_mode_counts_whole_prefixes():
     row = address_use_per_subnet(cluster).query("used > 0").iloc[0]
     prefixes = sum(len(e.prefixes) for e in cluster.nodes[0].enis)
     assert row["prefix_addresses"] == 16 * prefixes and row["secondary_ips"] == 0
-    assert row["used"] == len(cluster.nodes[0].enis) + 16 * prefixes
+    assert row["used"] == len(cluster.nodes[0].enis) + 16 * prefixes + row["control_plane_enis"]
     assert pods_per_eni(cluster)["mode"].tolist() == ["prefixes"] * len(cluster.nodes[0].enis)
+
+
+def test_control_plane_enis_sit_in_their_subnets_and_back_default_kubernetes(cluster, graph):
+    kubernetes = node_id("service", "default/kubernetes")
+    selected = {v for _, v, d in graph.out_edges(kubernetes, data=True) if d["kind"] == "selects"}
+    assert selected == {node_id("control-plane-eni", e.id) for e in cluster.control_plane_enis}
+    for eni in cluster.control_plane_enis:
+        cid = node_id("control-plane-eni", eni.id)
+        data = graph.nodes[cid]
+        assert data["kind"] == "control-plane-eni" and data["address"] == str(eni.address)
+        assert data["description"] == "Amazon EKS demo"
+        assert list(graph.predecessors(cid)) == [node_id("subnet", eni.subnet_id), kubernetes]
+        assert graph.edges[node_id("subnet", eni.subnet_id), cid] == {"kind": "contains"}
+        assert graph.edges[kubernetes, cid] == {"kind": "selects", "slice": "kubernetes", "ready": True}
+    # kube-dns selects its coredns pods through its EndpointSlice (the selector gives the same pairs)
+    (dns_slice,) = cluster.service_slices("kube-system/kube-dns")
+    dns = node_id("service", "kube-system/kube-dns")
+    for key in cluster.service("kube-system/kube-dns").endpoints:
+        assert graph.edges[dns, node_id("pod", key)] == {"kind": "selects", "slice": dns_slice.name, "ready": True}
+    # EC2 counts the control-plane ENIs' addresses as taken, and so does the table
+    table = address_use_per_subnet(graph).set_index("subnet")
+    assert table["control_plane_enis"].sum() == 2
+    for eni in cluster.control_plane_enis:
+        assert table.loc[eni.subnet_id, "control_plane_enis"] >= 1
 
 
 def test_pods_sharing_node_address(cluster):

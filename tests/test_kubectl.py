@@ -13,7 +13,7 @@ import pytest
 from ekslib.cluster.build import build_cluster
 from ekslib.cluster.kubectl import from_dump, from_kubectl, load_sample, to_kubectl
 from ekslib.cluster.model import veth_name
-from ekslib.cluster.spec import NodeGroup
+from ekslib.cluster.spec import NodeGroup, ServiceSpec, Workload
 from ekslib.errors import EkslibError
 from ekslib.sources import kube as kube_sources
 from ekslib.sources.kube import SAMPLES_DIR, load_sample_json, read_json
@@ -90,6 +90,7 @@ def test_json_text_and_paths_are_accepted(tmp_path, dump):
     kube_sources.write_dump(dump, tmp_path)
     from_files = from_dump(tmp_path, name="two-node")
     from_text = from_kubectl(json.dumps(dump["nodes"]), json.dumps(dump["pods"]), json.dumps(dump["services"]),
+                             endpointslices_json=tmp_path / "endpointslices.json",
                              enis_json=json.dumps(dump["enis"]), subnets_json=tmp_path / "subnets.json",
                              vpcs_json=str(tmp_path / "vpcs.json"), name="two-node")
     assert from_files == from_text == load_sample("two-node")
@@ -329,8 +330,11 @@ def test_every_wrong_json_type_is_an_ekslib_error(dump):
                 yield from paths(inner, prefix + (i,))
 
     first_app = next(i for i, p in enumerate(dump["pods"]["items"]) if not p["spec"].get("hostNetwork"))
+    eks_eni = next(i for i, e in enumerate(dump["enis"]["NetworkInterfaces"]) if e["Description"].startswith("Amazon"))
     roots = [("nodes", "items", 0), ("pods", "items", first_app), ("services", "items", 2),
-             ("enis", "NetworkInterfaces", 0), ("subnets", "Subnets", 0), ("vpcs", "Vpcs", 0)]
+             ("endpointslices", "items", 0), ("endpointslices", "items", 1),
+             ("enis", "NetworkInterfaces", 0), ("enis", "NetworkInterfaces", eks_eni), ("subnets", "Subnets", 0),
+             ("vpcs", "Vpcs", 0)]
     cases = 0
     for part, key, index in roots:
         for path in paths(dump[part][key][index]):
@@ -545,3 +549,269 @@ def test_a_type_only_the_vpc_cni_table_knows_round_trips():
     again = from_dump(to_kubectl(cluster))
     assert [p.address for p in again.pods] == [p.address for p in cluster.pods]
 
+
+
+# ----------------------------------------------------------------------------------------------- EndpointSlices
+
+
+def _items_of(dump, part):
+    return dump[part]["NetworkInterfaces" if part == "enis" else "items"]
+
+
+def _slice_index(dump, service):
+    return next(i for i, s in enumerate(dump["endpointslices"]["items"])
+                if s["metadata"]["labels"]["kubernetes.io/service-name"] == service)
+
+
+def test_sample_slices_are_kube_proxys_view(dump):
+    cluster = load_sample("two-node")
+    coredns = sorted((p for p in cluster.pods if p.owner_name.startswith("coredns-")), key=lambda p: p.key)
+    (dns,) = cluster.service_slices("kube-system/kube-dns")
+    assert [(p.name, p.port, p.protocol) for p in dns.ports] == [
+        ("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")]
+    assert [(e.address, e.node_name, e.target_pod) for e in dns.endpoints] == [
+        (p.address, p.node, p.key) for p in coredns]
+    assert [e.endpoint for e in cluster.service_endpoints("kube-system/kube-dns", "dns-tcp")] == sorted(
+        f"{p.address}:53" for p in coredns)
+    # default/kubernetes: the two EKS control-plane ENIs of enis.json, in the VPC, neither a pod nor a node
+    enis = cluster.control_plane_enis
+    assert len(enis) == 2 and {e.description for e in enis} == {"Amazon EKS two-node"}
+    assert not any(e.inferred for e in enis)
+    kubernetes = cluster.service_endpoints("default/kubernetes", "https")
+    assert sorted(e.address for e in kubernetes) == sorted(e.address for e in enis)
+    for endpoint in kubernetes:
+        assert endpoint.port == 443 and endpoint.node_name == "" and endpoint.pod == ""
+        assert cluster.vpc.contains(endpoint.address) and cluster.subnet_of_address(endpoint.address) is not None
+        assert cluster.pods_at_address(endpoint.address) == () and cluster.node_of_address(endpoint.address) is None
+        assert cluster.address_info(endpoint.address).role == "EKS control plane ENI"
+    # the files follow the API: discovery.k8s.io/v1, the service-name label, managed-by on the controller's only
+    items = dump["endpointslices"]["items"]
+    assert {i["apiVersion"] for i in items} == {"discovery.k8s.io/v1"} and {i["kind"] for i in items} == {
+        "EndpointSlice"}
+    api_server = items[_slice_index(dump, "kubernetes")]
+    assert api_server["metadata"]["labels"] == {"kubernetes.io/service-name": "kubernetes"}
+    assert api_server["metadata"]["name"] == "kubernetes" and "ownerReferences" not in api_server["metadata"]
+    assert all(e["conditions"] == {"ready": True} and "nodeName" not in e for e in api_server["endpoints"])
+    controller = items[_slice_index(dump, "kube-dns")]
+    assert controller["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == \
+        "endpointslice-controller.k8s.io"
+    assert controller["metadata"]["generateName"] == "kube-dns-"
+    assert controller["metadata"]["ownerReferences"][0]["kind"] == "Service"
+    assert controller["endpoints"][0]["targetRef"]["kind"] == "Pod"
+    eks = [e for e in dump["enis"]["NetworkInterfaces"] if e["Description"].startswith("Amazon EKS ")]
+    assert len(eks) == 2 and all("InstanceId" not in e["Attachment"] for e in eks)
+    assert all(e["RequesterId"].endswith(":AmazonEKS") for e in eks)
+
+
+def test_a_dump_without_slices_loads_with_a_note_and_derives_them(dump):
+    full = load_sample("two-node")
+    cluster = from_dump({k: v for k, v in dump.items() if k != "endpointslices"}, name="two-node")
+    (note,) = cluster.notes
+    assert "no endpointslices_json" in note and "default/kubernetes has none" in note
+    for svc in full.services:
+        if svc.key == "default/kubernetes":
+            assert cluster.service_slices(svc.key) == () and cluster.service_endpoints(svc.key) == ()
+            continue
+        for port in svc.ports:
+            assert cluster.service_endpoints(svc.key, port.name) == full.service_endpoints(svc.key, port.name)
+        (derived,) = cluster.service_slices(svc.key)
+        assert derived.name == f"{svc.name}-derived" and derived.managed_by == "endpointslice-controller.k8s.io"
+    # the control-plane ENIs still come from enis.json: their description names the one EKS cluster
+    assert cluster.control_plane_enis == full.control_plane_enis
+    # nor EC2's answers: no control-plane ENI is known at all
+    bare = from_kubectl(dump["nodes"], dump["pods"], dump["services"])
+    assert bare.control_plane_enis == () and len(bare.notes) == 2
+
+
+def test_without_enis_the_control_plane_is_inferred_from_default_kubernetes(dump):
+    full = load_sample("two-node")
+    cluster = from_kubectl(dump["nodes"], dump["pods"], dump["services"], endpointslices_json=dump["endpointslices"])
+    assert any("control-plane ENIs inferred from default/kubernetes's EndpointSlice (2 addresses" in n
+               for n in cluster.notes)
+    assert sorted(e.address for e in cluster.control_plane_enis) == sorted(e.address for e in full.control_plane_enis)
+    for eni in cluster.control_plane_enis:
+        assert eni.inferred and eni.id == "eni-unknown-eks-" + str(eni.address).replace(".", "-")
+        subnet = cluster.subnet(eni.subnet_id)
+        # the stand-in subnet of the zone whose addresses lie nearest: the zone of the real ENI
+        assert subnet.inferred and eni.address in subnet.cidr
+        assert subnet.az == full.subnet_of_address(eni.address).az
+        assert cluster.address_info(eni.address).role == "EKS control plane ENI"
+    # with enis.json but without its EKS interfaces (filtered to the nodes): inferred too, in the real subnets
+    nodes_only = copy.deepcopy(dump)
+    nodes_only["enis"]["NetworkInterfaces"] = [
+        e for e in nodes_only["enis"]["NetworkInterfaces"] if not e["Description"].startswith("Amazon EKS")]
+    again = from_dump(nodes_only)
+    assert [e.subnet_id for e in again.control_plane_enis] == [
+        full.subnet_of_address(e.address).id for e in again.control_plane_enis]
+    assert all(e.inferred for e in again.control_plane_enis)
+    # to_kubectl writes no inferred ENI: EC2 would not know it
+    assert not [e for e in to_kubectl(again)["enis"]["NetworkInterfaces"] if "Amazon EKS" in e["Description"]]
+
+
+def test_another_clusters_eks_interfaces_are_left_out(dump):
+    data = copy.deepcopy(dump)
+    eks = [e for e in data["enis"]["NetworkInterfaces"] if e["Description"].startswith("Amazon EKS")]
+    foreign = copy.deepcopy(eks[0])
+    foreign.update(NetworkInterfaceId="eni-0f0f0f0f0f0f0f0f0", Description="Amazon EKS other-cluster",
+                   PrivateIpAddress="192.168.96.200",
+                   PrivateIpAddresses=[{"Primary": True, "PrivateIpAddress": "192.168.96.200"}])
+    data["enis"]["NetworkInterfaces"].append(foreign)
+    cluster = from_dump(data, name="two-node")
+    assert len(cluster.control_plane_enis) == 2 and "eni-0f0f0f0f0f0f0f0f0" not in {
+        e.id for e in cluster.control_plane_enis}
+    assert any("1 ENIs of enis_json belong to no node" in n for n in cluster.notes)
+    # without the slices, the description decides: the one named like the cluster
+    no_slices = {k: v for k, v in data.items() if k != "endpointslices"}
+    assert {e.description for e in from_dump(no_slices, name="two-node").control_plane_enis} == {
+        "Amazon EKS two-node"}
+
+
+def test_round_trip_keeps_slices_and_control_plane():
+    cluster = build_cluster([("t3.medium", 2)], name="rt", seed=5,
+                            workloads=[Workload("web", 3, service=ServiceSpec()),
+                                       Workload("idle", 0, service=ServiceSpec(port=81))])
+    text = json.loads(json.dumps(to_kubectl(cluster)))
+    again = from_dump(text, name="rt")
+    assert again == cluster and again.notes == ()
+    assert len(again.endpoint_slices) == 4 and len(again.control_plane_enis) == 2
+    assert again.service_endpoints("default/web", "http") == cluster.service_endpoints("default/web", "http")
+
+
+def _slice_edit(dump, service, path, value):
+    data = copy.deepcopy(dump)
+    target = data["endpointslices"]["items"][_slice_index(dump, service)]
+    keys = path.split(".")
+    for key in keys[:-1]:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    last = int(keys[-1]) if isinstance(target, list) else keys[-1]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+    return data
+
+
+BAD_SLICES = [
+    ("kube-dns", "endpoints.0.addresses.0", "10.0.1.999",
+     r"endpointslice kube-system/kube-dns-\w+: endpoints\[0\].addresses\[0\] '10.0.1.999' is not an IPv4 address"),
+    ("kube-dns", "endpoints.0.addresses", [], r"endpoints\[0\].addresses is missing or empty"),
+    ("kube-dns", "endpoints.0.addresses", "10.0.0.1", r"endpoints\[0\].addresses '10.0.0.1' is not a list"),
+    ("kube-dns", "endpoints.0.conditions.ready", "yes", r"endpoints\[0\].conditions.ready 'yes' is not true or false"),
+    ("kube-dns", "endpoints.0.conditions", [], r"endpoints\[0\].conditions is a list"),
+    ("kube-dns", "endpoints.0.nodeName", 7, r"endpoints\[0\].nodeName 7 is not a string"),
+    ("kube-dns", "endpoints.0.targetRef", "pod", r"endpoints\[0\].targetRef is a string"),
+    ("kube-dns", "endpoints.0.targetRef.name", KeyError, r"endpoints\[0\].targetRef.name is missing"),
+    ("kube-dns", "endpoints", {"a": 1}, r"endpoints \{'a': 1\} is not a list"),
+    ("kube-dns", "ports.0.port", 70000, r"ports\[0\].port 70000 is outside 1-65535"),
+    ("kube-dns", "ports.0.port", KeyError, r"ports\[0\].port is missing: a port without a number means 'all ports'"),
+    ("kube-dns", "ports.0.protocol", "HTTP", r"ports\[0\].protocol 'HTTP' is not one of TCP, UDP, SCTP"),
+    ("kube-dns", "ports.1.name", "dns", r"ports\[1\].name 'dns' appears twice"),
+    ("kube-dns", "addressType", "IPX", r"addressType 'IPX' is not one of IPv4, IPv6, FQDN"),
+    ("kube-dns", "addressType", KeyError, r"endpointslice kube-system/kube-dns-\w+: addressType is missing"),
+    ("kube-dns", "metadata.namespace", KeyError, r"endpointslice kube-dns-\w+: metadata.namespace is missing"),
+    ("kube-dns", "kind", "Pod", r"endpointslices_json item 1: kind is 'Pod', not 'EndpointSlice'"),
+    # found by validation: each names the slice and the field
+    ("kube-dns", "endpoints.0.nodeName", "ip-9-9-9-9",
+     r"EndpointSlice kube-system/kube-dns-\w+: endpoints\[0\].node_name 'ip-9-9-9-9' is not a node"),
+    ("kube-dns", "endpoints.0.targetRef.name", "coredns-gone",
+     r"endpoints\[0\].target_pod 'kube-system/coredns-gone' is not a pod of this cluster"),
+    ("kube-dns", "endpoints.0.addresses.0", "192.168.96.6",
+     r"endpoints\[0\].address 192.168.96.6 is not the address \S+ of its pod"),
+    ("kube-dns", "metadata.labels.kubernetes.io/service-name", "dns",
+     r"EndpointSlice kube-system/kube-dns-\w+: service 'kube-system/dns' \(label kubernetes.io/service-name\) is not"),
+]
+
+
+@pytest.mark.parametrize("service, path, value, message", BAD_SLICES,
+                         ids=[f"{p}-{i}" for i, (_, p, _, _) in enumerate(BAD_SLICES)])
+def test_each_malformed_slice_is_named(dump, service, path, value, message):
+    if path.startswith("metadata.labels."):  # a label key with dots: edit the dict directly
+        data = copy.deepcopy(dump)
+        data["endpointslices"]["items"][_slice_index(dump, service)]["metadata"]["labels"][
+            "kubernetes.io/service-name"] = value
+    else:
+        data = _slice_edit(dump, service, path, value)
+    with pytest.raises(EkslibError, match=message):
+        from_dump(data)
+
+
+def test_slices_kube_proxy_ignores_are_left_out_with_a_note(dump):
+    data = copy.deepcopy(dump)
+    items = data["endpointslices"]["items"]
+    ipv6 = copy.deepcopy(items[_slice_index(dump, "kube-dns")])
+    ipv6["metadata"]["name"] = "kube-dns-v6abc"
+    ipv6["addressType"] = "IPv6"
+    ipv6["endpoints"][0]["addresses"] = ["fd00::5"]
+    orphan = copy.deepcopy(items[_slice_index(dump, "web")])
+    orphan["metadata"]["name"] = "custom"
+    del orphan["metadata"]["labels"]["kubernetes.io/service-name"]
+    two = items[_slice_index(dump, "web")]["endpoints"][0]
+    two["addresses"] = two["addresses"] + ["192.168.250.1"]
+    items += [ipv6, orphan]
+    cluster = from_dump(data, name="two-node")
+    assert sorted(cluster.notes) == [
+        "1 EndpointSlice endpoints list several addresses: only the first is read, as kube-proxy does",
+        "1 EndpointSlices of address type IPv6 left out: kube-proxy (IPv4) ignores them",
+        "1 EndpointSlices without a kubernetes.io/service-name label left out: kube-proxy (IPv4) ignores them",
+    ]
+    assert cluster.endpoint_slices == load_sample("two-node").endpoint_slices
+    # a missing condition reads as the API says: ready true, serving as ready, terminating false
+    data = _slice_edit(dump, "kube-dns", "endpoints.0.conditions", {"ready": False})
+    (endpoint, *_) = from_dump(data).service_slices("kube-system/kube-dns")[0].endpoints
+    assert (endpoint.ready, endpoint.serving, endpoint.terminating) == (False, False, False)
+    data = _slice_edit(dump, "kube-dns", "endpoints.0.conditions", KeyError)
+    (endpoint, *_) = from_dump(data).service_slices("kube-system/kube-dns")[0].endpoints
+    assert (endpoint.ready, endpoint.serving, endpoint.terminating) == (True, True, False)
+
+
+def test_derived_slices_resolve_named_ports_and_follow_pod_readiness(dump):
+    pods = copy.deepcopy(dump["pods"])
+    services = copy.deepcopy(dump["services"])
+    web = next(s for s in services["items"] if s["metadata"]["name"] == "web")
+    web["spec"]["ports"][0]["targetPort"] = "http"
+    web_pods = [p for p in pods["items"] if p["metadata"]["labels"].get("app") == "web"]
+    for pod in web_pods[:2]:
+        pod["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    web_pods[0]["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    web_pods[1]["metadata"]["deletionTimestamp"] = "2025-01-15T09:05:00Z"
+    cluster = from_kubectl(dump["nodes"], pods, services, enis_json=dump["enis"], subnets_json=dump["subnets"],
+                           vpcs_json=dump["vpcs"])
+    slices = cluster.service_slices("default/web")
+    # the third pod declares no port "http": the controller's FindPort fails, it goes to a slice without ports
+    assert sorted((len(s.ports), len(s.endpoints)) for s in slices) == [(0, 1), (1, 2)]
+    seen = {e.pod: e for e in cluster.service_endpoints("default/web", "http")}
+
+    def key(pod):
+        return f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+
+    assert set(seen) == {key(p) for p in web_pods[:2]}
+    assert all(e.port == 8080 for e in seen.values())
+    assert (seen[key(web_pods[0])].ready, seen[key(web_pods[0])].serving) == (False, False)
+    assert (seen[key(web_pods[1])].ready, seen[key(web_pods[1])].serving, seen[key(web_pods[1])].terminating) == (
+        False, True, True)
+
+
+def test_fetch_kubectl_json_lists_endpointslices(monkeypatch):
+    import sys
+    import types
+
+    class Item(dict):
+        pass
+
+    def result(*names):
+        return types.SimpleNamespace(items=[Item(metadata={"name": n}) for n in names])
+
+    client = types.SimpleNamespace(
+        CoreV1Api=lambda: types.SimpleNamespace(list_node=lambda: result("n1"),
+                                                list_pod_for_all_namespaces=lambda: result("p1"),
+                                                list_service_for_all_namespaces=lambda: result("s1")),
+        DiscoveryV1Api=lambda: types.SimpleNamespace(list_endpoint_slice_for_all_namespaces=lambda: result("e1")),
+        ApiClient=lambda: types.SimpleNamespace(sanitize_for_serialization=lambda item: dict(item)),
+    )
+    config = types.SimpleNamespace(load_kube_config=lambda config_file=None, context=None: None)
+    monkeypatch.setitem(sys.modules, "kubernetes", types.SimpleNamespace(client=client, config=config))
+    dump = kube_sources.fetch_kubectl_json()
+    assert sorted(dump) == ["endpointslices", "nodes", "pods", "services"]
+    (item,) = dump["endpointslices"]["items"]
+    assert item["apiVersion"] == "discovery.k8s.io/v1" and item["kind"] == "EndpointSlice"
+    assert dump["nodes"]["items"][0]["apiVersion"] == "v1"

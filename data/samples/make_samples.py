@@ -5,10 +5,11 @@
 Each sample is a synthetic cluster from ``ekslib.cluster.build_cluster`` written by
 ``ekslib.cluster.to_kubectl`` as the documents a real cluster gives:
 
-* ``nodes.json``, ``pods.json``, ``services.json``: ``kubectl get nodes -o json``, ``kubectl get pods -A -o json``,
-  ``kubectl get svc -A -o json`` (Kubernetes API ``List`` objects);
-* ``enis.json``, ``subnets.json``, ``vpcs.json``: the EC2 answers of ``DescribeNetworkInterfaces``,
-  ``DescribeSubnets`` and ``DescribeVpcs``.
+* ``nodes.json``, ``pods.json``, ``services.json``, ``endpointslices.json``: ``kubectl get nodes -o json``,
+  ``kubectl get pods -A -o json``, ``kubectl get svc -A -o json``, ``kubectl get endpointslices -A -o json``
+  (Kubernetes API ``List`` objects; ``default/kubernetes``'s slice lists EKS's control-plane ENIs);
+* ``enis.json``, ``subnets.json``, ``vpcs.json``: the EC2 answers of ``DescribeNetworkInterfaces`` (the nodes'
+  ENIs and the two ``Amazon EKS <cluster>`` control-plane ENIs), ``DescribeSubnets`` and ``DescribeVpcs``.
 
 The data are made by this project (account 111122223333 is AWS's documentation example), not taken from a
 real account. ``ekslib.cluster.load_sample(name)`` reads them back.

@@ -1,4 +1,5 @@
-"""The cluster model: a VPC, its subnets, nodes, ENIs, pods and Services, built or read from a real cluster.
+"""The cluster model: a VPC, its subnets, nodes, ENIs, pods and Services (with the EndpointSlices kube-proxy reads
+and EKS's control-plane ENIs), built or read from a real cluster.
 
 * :mod:`~ekslib.cluster.model`: the dataclasses and their lookups (``Cluster``);
 * :mod:`~ekslib.cluster.invariants`: ``problems()`` and ``validate()``;
@@ -27,11 +28,16 @@ from ekslib.cluster.kubectl import from_dump, from_kubectl, load_sample, to_kube
 from ekslib.cluster.model import (
     AddressInfo,
     Cluster,
+    ControlPlaneEni,
+    EndpointPort,
+    EndpointSlice,
     Eni,
     Node,
     Pod,
     Service,
+    ServiceEndpoint,
     ServicePort,
+    SliceEndpoint,
     Subnet,
     Vpc,
     check_veth_prefix,
@@ -53,11 +59,16 @@ from ekslib.cluster.spec import (
 __all__ = [
     "AddressInfo",
     "Cluster",
+    "ControlPlaneEni",
+    "EndpointPort",
+    "EndpointSlice",
     "Eni",
     "Node",
     "Pod",
     "Service",
+    "ServiceEndpoint",
     "ServicePort",
+    "SliceEndpoint",
     "Subnet",
     "Vpc",
     "check_veth_prefix",

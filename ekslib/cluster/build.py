@@ -22,7 +22,20 @@
 6. services: ``default/kubernetes`` (``.1``), ``kube-system/kube-dns`` (``.10`` of the service CIDR:
    10.100.0.0/16, or 172.20.0.0/16 for a VPC in 10.0.0.0/8, the rule of AL2's ``bootstrap.sh``;
    :func:`ekslib.cluster.model.default_service_cidr`) and one per workload that asks for it, with endpoints by
-   label selector.
+   label selector;
+7. EKS's control plane: 2 network interfaces (EKS makes 2 to 4, described ``Amazon EKS <cluster>``, in the
+   subnets given to the cluster: Amazon EKS User Guide, "View Amazon EKS networking requirements for VPC and
+   subnets") in the first two subnets of different zones among the node subnets, then the others; their
+   addresses come from the same subnet space, after everything else, so nothing collides;
+8. EndpointSlices, as kube-proxy reads them: ``default/kubernetes`` (name ``kubernetes``, port ``https``
+   443/TCP, the control-plane ENIs' addresses, no node, written by the API server's endpoint reconciler without
+   a managed-by label: kubernetes ``pkg/controlplane/reconcilers/endpointsadapter.go``), and for every Service
+   with a selector what the EndpointSlice controller writes (``staging/src/k8s.io/endpointslice``): slices
+   named ``<service>-`` + 5 random characters (``generateName``), at most 100 endpoints each, one endpoint per
+   selected pod with its address, ``nodeName``, zone, ``targetRef`` and ready/serving true, terminating false,
+   and the Service's ports with their target ports (a Service without matching pods gets one empty slice, the
+   controller's placeholder). A named ``targetPort`` is refused: the model's pods declare no container ports, so
+   the controller's ``FindPort`` could not resolve it.
 
 Subnet addresses are handed out as :class:`ekslib.ipam.SubnetSpace` does (next-fit, skipping AWS's 5
 reserved ones; prefixes are wholly free aligned /28s). Whatever does not fit -- more pods than max pods
@@ -51,11 +64,15 @@ from ekslib.capacity import max_pods as capacity_max_pods
 from ekslib.cluster.invariants import validate
 from ekslib.cluster.model import (
     Cluster,
+    ControlPlaneEni,
+    EndpointPort,
+    EndpointSlice,
     Eni,
     Node,
     Pod,
     Service,
     ServicePort,
+    SliceEndpoint,
     Subnet,
     Vpc,
     check_veth_prefix,
@@ -77,9 +94,15 @@ from ekslib.cluster.spec import (
 from ekslib.errors import EkslibError
 from ekslib.facts import (
     DEFAULT_VETH_PREFIX,
+    EKS_CONTROL_PLANE_ENIS,
+    EKS_ENI_DESCRIPTION_PREFIX,
+    ENDPOINTSLICE_CONTROLLER,
+    GENERATED_NAME_BASE_MAX,
+    GENERATED_NAME_RANDOM,
     HOST_NETWORK_PODS,
     INSUFFICIENT_CIDR_BLOCKS,
     INSUFFICIENT_FREE_ADDRESSES,
+    MAX_ENDPOINTS_PER_SLICE,
     NODE_PORT_RANGE,
     RESERVED_PER_SUBNET,
 )
@@ -157,6 +180,14 @@ def _workloads(workloads: Iterable[Any] | None, system_pods: bool) -> list[Workl
             if s.external_traffic_policy not in ("Cluster", "Local"):
                 raise EkslibError(
                     f"{where}: external_traffic_policy {s.external_traffic_policy!r} is not 'Cluster' or 'Local'"
+                )
+            if not is_whole(s.target_port) or not 1 <= s.target_port <= 65535:
+                named = isinstance(s.target_port, str)
+                raise EkslibError(
+                    f"{where}: service target_port {s.target_port!r} is "
+                    + ("a named port: the model's pods declare no container ports, so the EndpointSlice "
+                       "controller could not resolve it (its FindPort looks the name up in the pod's containers); "
+                       "give the port number" if named else "not a port number 1-65535")
                 )
             if s.node_port is not None and not NODE_PORT_RANGE[0] <= s.node_port <= NODE_PORT_RANGE[1]:
                 raise EkslibError(
@@ -604,6 +635,12 @@ def build_cluster(
 
     # 6. services
     services = _services(wanted, pods, svc_cidr, region, rng)
+    # 7-8. the control plane's ENIs, then the EndpointSlices kube-proxy reads
+    notes: list[str] = []
+    control_plane = _control_plane_enis(node_subnets + [s for s in subnet_list if s not in node_subnets], spaces,
+                                        name, rng, notes)
+    zones_of = {plan.name: plan.az for plan in plans}
+    slices = _endpoint_slices(services, {p.key: p for p in pods}, zones_of, control_plane, rng)
     cluster = Cluster(
         name,
         vpc,
@@ -614,8 +651,63 @@ def build_cluster(
         svc_cidr,
         prefix_delegation,
         veth_prefix,
+        tuple(notes),
+        tuple(slices),
+        tuple(control_plane),
     )
     return validate(cluster) if check else cluster
+
+
+def _control_plane_enis(candidates: list[Subnet], spaces: dict[str, SubnetSpace], cluster_name: str,
+                        rng: random.Random, notes: list[str]) -> list[ControlPlaneEni]:
+    """EKS's control-plane ENIs: 2 (its minimum), in the first two subnets of different zones with room."""
+    with_room = [s for s in candidates if spaces[s.id].free_count > 0]
+    if not with_room:
+        raise _exhausted(candidates[0], spaces[candidates[0].id], False)
+    first = with_room[0]
+    second = next((s for s in with_room if s.az != first.az), None)
+    chosen = [first, second] if second is not None else [first, next((s for s in with_room[1:]), first)]
+    if second is None:
+        notes.append(f"EKS needs subnets in two Availability Zones (Amazon EKS User Guide); only {first.az} has one "
+                     f"with a free address here, so both control-plane ENIs are in it")
+    enis = []
+    for subnet in chosen[:EKS_CONTROL_PLANE_ENIS[0]]:
+        address = spaces[subnet.id].allocate_address()
+        if address is None:
+            raise _exhausted(subnet, spaces[subnet.id], False)
+        enis.append(ControlPlaneEni(f"eni-{_hex(rng, 17)}", subnet.id, address,
+                                    f"{EKS_ENI_DESCRIPTION_PREFIX}{cluster_name}"))
+    return enis
+
+
+def _endpoint_slices(services: list[Service], pods: dict[str, Pod], zones_of: dict[str, str],
+                     control_plane: list[ControlPlaneEni], rng: random.Random) -> list[EndpointSlice]:
+    """``default/kubernetes``'s slice (the API server's) and the EndpointSlice controller's for every Service
+    with a selector (see the module docstring, step 8)."""
+    names_taken: set[tuple[str, str]] = set()
+    out: list[EndpointSlice] = []
+    for svc in services:
+        ports = tuple(EndpointPort(p.name, int(p.target_port), p.protocol) for p in svc.ports)
+        if svc.key == "default/kubernetes":
+            addresses = sorted((e.address for e in control_plane), key=str)  # the reconciler sorts the IP texts
+            out.append(EndpointSlice("default", "kubernetes", svc.key, "IPv4",
+                                     tuple(SliceEndpoint(a) for a in addresses), ports))
+            names_taken.add(("default", "kubernetes"))
+            continue
+        if not svc.selector:
+            continue
+        endpoints = [SliceEndpoint(pods[k].address, True, True, False, pods[k].node, zones_of[pods[k].node], k)
+                     for k in svc.endpoints]
+        chunks = [endpoints[i:i + MAX_ENDPOINTS_PER_SLICE] for i in range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE)]
+        for chunk in chunks or [[]]:  # no pods: the controller's placeholder slice, without ports
+            base = f"{svc.name}-"[:GENERATED_NAME_BASE_MAX]
+            while (slice_name := base + _random_name(rng, GENERATED_NAME_RANDOM)) and (
+                    (svc.namespace, slice_name) in names_taken):
+                pass
+            names_taken.add((svc.namespace, slice_name))
+            out.append(EndpointSlice(svc.namespace, slice_name, svc.key, "IPv4", tuple(chunk),
+                                     ports if chunk else (), ENDPOINTSLICE_CONTROLLER))
+    return out
 
 
 def _services(

@@ -1,7 +1,8 @@
 """The cluster as a graph (networkx), and small analyses on it.
 
 :func:`to_networkx` gives a ``networkx.DiGraph`` whose nodes carry ``kind`` (``vpc``, ``subnet``, ``node``,
-``eni``, ``pod``, ``service``) and whose edges carry ``kind``:
+``eni``, ``pod``, ``service``, ``control-plane-eni``: EKS's network interfaces for the API server) and whose edges
+carry ``kind``:
 
 ===============  ===================  ==========================================================
 edge kind        from -> to           meaning
@@ -9,10 +10,15 @@ edge kind        from -> to           meaning
 ``contains``     vpc -> subnet        the subnet's CIDR is in the VPC
 ``contains``     subnet -> node       the node's primary address (its ENI 0) is in the subnet
 ``contains``     subnet -> eni        the ENI's addresses come from the subnet
+``contains``     subnet ->            EKS's control-plane ENI has its address in the subnet
+                 control-plane-eni
 ``attached``     node -> eni          the ENI is attached at ``device_number`` (``interface`` ethN)
 ``holds-address``  eni -> pod         the ENI holds the pod's address; the pod sits behind ``host_veth``
 ``host-network`` node -> pod          the pod uses the node's own address (no veth)
-``selects``      service -> pod       the pod is an endpoint of the service
+``selects``      service -> pod       the pod is an endpoint of the service (by selector, or in one of the
+                                      service's EndpointSlices: ``slice``, ``ready`` say which and how)
+``selects``      service ->           an endpoint of the service's EndpointSlice is the control-plane ENI's
+                 control-plane-eni    address (``default/kubernetes``)
 ===============  ===================  ==========================================================
 
 Graph node ids are ``"<kind>:<name>"`` (:func:`node_id`); addresses are strings. The layered picture
@@ -22,7 +28,7 @@ VPC > subnets > nodes > ENIs > pods follows ``contains`` (vpc, subnet -> node), 
 >>> from ekslib.cluster import build_cluster
 >>> g = to_networkx(build_cluster([("t3.medium", 2)]))
 >>> sorted({d["kind"] for _, d in g.nodes(data=True)})
-['eni', 'node', 'pod', 'service', 'subnet', 'vpc']
+['control-plane-eni', 'eni', 'node', 'pod', 'service', 'subnet', 'vpc']
 >>> sorted(pods_sharing_node_address(g)["owner"].value_counts().items())
 [('DaemonSet/aws-node', 2), ('DaemonSet/kube-proxy', 2)]
 """
@@ -41,7 +47,7 @@ from ekslib.facts import IPS_PER_PREFIX, RESERVED_PER_SUBNET
 __all__ = ["NODE_KINDS", "EDGE_KINDS", "node_id", "to_networkx", "pods_per_eni", "address_use_per_subnet",
            "pods_sharing_node_address"]
 
-NODE_KINDS = ("vpc", "subnet", "node", "eni", "pod", "service")
+NODE_KINDS = ("vpc", "subnet", "node", "eni", "pod", "service", "control-plane-eni")
 EDGE_KINDS = ("contains", "attached", "holds-address", "host-network", "selects")
 
 
@@ -196,6 +202,33 @@ def to_networkx(cluster: Cluster) -> nx.DiGraph:
             )
         )
         edges.extend((svc, node_id("pod", key), {"kind": "selects"}) for key in s.endpoints)
+    control_plane = {}
+    for e in cluster.control_plane_enis:
+        cid = node_id("control-plane-eni", e.id)
+        control_plane[e.address] = cid
+        nodes.append(
+            (
+                cid,
+                {
+                    "kind": "control-plane-eni",
+                    "label": f"{e.id} (EKS control plane)",
+                    "id": e.id,
+                    "subnet": e.subnet_id,
+                    "address": str(e.address),
+                    "description": e.description,
+                    "inferred": e.inferred,
+                },
+            )
+        )
+        edges.append((node_id("subnet", e.subnet_id), cid, {"kind": "contains"}))
+    pods = {p.key for p in cluster.pods}
+    for sl in cluster.endpoint_slices:
+        svc = node_id("service", sl.service)
+        for ep in sl.endpoints:
+            target = (node_id("pod", ep.target_pod) if ep.target_pod in pods
+                      else control_plane.get(ep.address))
+            if target is not None:  # an endpoint that is neither (an address outside the model) has no graph node
+                edges.append((svc, target, {"kind": "selects", "slice": sl.name, "ready": ep.ready}))
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
     return g
@@ -248,21 +281,25 @@ def pods_per_eni(source: Cluster | nx.DiGraph) -> pd.DataFrame:
 
 def address_use_per_subnet(source: Cluster | nx.DiGraph) -> pd.DataFrame:
     """One row per subnet: size, AWS's 5 reserved, what the ENIs hold (primaries, secondary IPs, prefix
-    addresses), how much of that pods use and how much is warm, and what is still free.
+    addresses), how much of that pods use and how much is warm, EKS's control-plane ENIs, and what is still free.
 
-    ``used`` = ENI primaries + secondary IPs + 16 per prefix: what EC2 counts as taken
+    ``used`` = ENI primaries + secondary IPs + 16 per prefix + control-plane ENIs: what EC2 counts as taken
     (``AvailableIpAddressCount`` = usable - used). Inferred subnets (CIDR guessed) show their guess.
 
     >>> from ekslib.cluster import build_cluster
     >>> t = address_use_per_subnet(build_cluster([("t3.medium", 1)], workloads=[]))
-    >>> t.loc[t["used"] > 0, ["size", "usable", "used", "pod_addresses", "warm", "free"]].values.tolist()
-    [[8192, 8187, 12, 2, 8, 8175]]
+    >>> t.loc[t["used"] > 0, ["size", "usable", "used", "pod_addresses", "warm", "control_plane_enis", "free"]
+    ...       ].values.tolist()
+    [[8192, 8187, 13, 2, 8, 1, 8174], [8192, 8187, 1, 0, 0, 1, 8186]]
     """
     g = _as_graph(source)
     stats = {
-        d["id"]: {"eni_primaries": 0, "secondary_ips": 0, "prefix_addresses": 0, "pod_addresses": 0}
+        d["id"]: {"eni_primaries": 0, "secondary_ips": 0, "prefix_addresses": 0, "pod_addresses": 0,
+                  "control_plane_enis": 0}
         for _, d in _of_kind(g, "subnet")
     }
+    for _, d in _of_kind(g, "control-plane-eni"):
+        stats[d["subnet"]]["control_plane_enis"] += 1
     for n, d in _of_kind(g, "eni"):
         row = stats[d["subnet"]]
         row["eni_primaries"] += 1
@@ -272,7 +309,7 @@ def address_use_per_subnet(source: Cluster | nx.DiGraph) -> pd.DataFrame:
     rows = []
     for _, d in _of_kind(g, "subnet"):
         s = stats[d["id"]]
-        used = s["eni_primaries"] + s["secondary_ips"] + s["prefix_addresses"]
+        used = s["eni_primaries"] + s["secondary_ips"] + s["prefix_addresses"] + s["control_plane_enis"]
         rows.append(
             {
                 "subnet": d["id"],

@@ -3,7 +3,9 @@
 Each problem names the object and the field: addresses inside their subnet and not reserved by AWS (5 per
 subnet, Amazon VPC User Guide), no address held twice, ENIs within the instance type's limits
 (:func:`ekslib.sources.instance_type_info`), pods on existing nodes and ENIs, Services with valid types,
-ports in range and NodePorts in 30000-32767.
+ports in range and NodePorts in 30000-32767; EndpointSlices of existing Services with valid addresses and ports and
+endpoints on existing nodes and pods; EKS's control-plane ENIs inside a subnet of the cluster, on no reserved
+address and on none that anything else holds.
 
 >>> from ekslib.cluster.build import build_cluster
 >>> problems(build_cluster([("t3.medium", 1)]))
@@ -18,7 +20,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from ekslib.cluster.model import Cluster, veth_name
 from ekslib.errors import EkslibError
-from ekslib.facts import IPS_PER_PREFIX, NODE_PORT_RANGE, SERVICE_TYPES
+from ekslib.facts import IPS_PER_PREFIX, NODE_PORT_RANGE, PORT_PROTOCOLS, SERVICE_TYPES
 from ekslib.sources.instance_types import instance_type_info
 
 # ----------------------------------------------------------------------------------------------- invariants
@@ -33,10 +35,14 @@ def problems(cluster: Cluster) -> list[str]:
     address is the node's; no address used twice (ENI primaries, secondaries, prefixes, pod addresses);
     every pod address held by its ENI and inside that ENI's subnet; host-network pods on the node's
     address; veth names as the VPC CNI computes them; pods per node within max pods; services' ClusterIPs
-    inside the service CIDR, NodePorts in range, endpoints that exist.
+    inside the service CIDR, NodePorts in range, endpoints that exist; EndpointSlices tied to an existing
+    Service of their namespace, IPv4, ports 1-65535 with unique names, endpoints on existing nodes and, when
+    they name a pod, on that pod's address; control-plane ENIs in a subnet of the cluster, not on one of AWS's
+    reserved addresses, and on an address nothing else holds (another ENI, a pod).
     """
     out: list[str] = []
-    for check in (_name_and_subnet_problems, _eni_problems, _pod_problems, _service_problems):
+    for check in (_name_and_subnet_problems, _eni_problems, _pod_problems, _service_problems, _slice_problems,
+                  _control_plane_problems):
         check(cluster, out.append)
     return out
 
@@ -44,8 +50,10 @@ def problems(cluster: Cluster) -> list[str]:
 def _name_and_subnet_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
     """Unique names and ids; subnets inside the VPC, not overlapping."""
     for kind, names in (("subnet", [s.id for s in cluster.subnets]), ("node", [n.name for n in cluster.nodes]),
-                        ("ENI", [e.id for n in cluster.nodes for e in n.enis]),
-                        ("pod", [p.key for p in cluster.pods]), ("service", [s.key for s in cluster.services])):
+                        ("ENI", [e.id for n in cluster.nodes for e in n.enis]
+                         + [e.id for e in cluster.control_plane_enis]),
+                        ("pod", [p.key for p in cluster.pods]), ("service", [s.key for s in cluster.services]),
+                        ("EndpointSlice", [s.key for s in cluster.endpoint_slices])):
         for name, count in Counter(names).items():
             if count > 1:
                 add(f"{kind} {name}: appears {count} times (names must be unique)")
@@ -194,6 +202,71 @@ def _service_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
         for key in service.endpoints:
             if key not in ix.pods:
                 add(f"{where}: endpoints {key!r} is not a pod of this cluster")
+
+
+def _slice_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
+    """EndpointSlices: their Service, address type, ports, endpoints' addresses, nodes and pods."""
+    ix = cluster._ix
+    for s in cluster.endpoint_slices:
+        where = f"EndpointSlice {s.key}"
+        if s.service not in ix.services:
+            add(f"{where}: service {s.service!r} (label kubernetes.io/service-name) is not a service of this cluster")
+        elif s.service.split("/", 1)[0] != s.namespace:
+            add(f"{where}: service {s.service!r} is in another namespace (a slice serves a Service of its own)")
+        if s.address_type != "IPv4":
+            add(f"{where}: address_type {s.address_type!r} is not 'IPv4' (IPv6 and FQDN slices are not modelled)")
+        for name, count in Counter(p.name for p in s.ports).items():
+            if count > 1:
+                add(f"{where}: ports name {name!r} appears {count} times (port names are unique in a slice)")
+        for i, p in enumerate(s.ports):
+            if not isinstance(p.port, int) or isinstance(p.port, bool) or not 1 <= p.port <= 65535:
+                add(f"{where}: ports[{i}].port {p.port!r} is not a port number 1-65535")
+            if p.protocol not in PORT_PROTOCOLS:
+                add(f"{where}: ports[{i}].protocol {p.protocol!r} is not one of {', '.join(PORT_PROTOCOLS)}")
+        for i, e in enumerate(s.endpoints):
+            if not isinstance(e.address, IPv4Address):
+                add(f"{where}: endpoints[{i}].address {e.address!r} is not an IPv4 address")
+                continue
+            if e.node_name and e.node_name not in ix.nodes:
+                add(f"{where}: endpoints[{i}].node_name {e.node_name!r} is not a node of this cluster")
+            if e.target_pod:
+                pod = ix.pods.get(e.target_pod)
+                if pod is None:
+                    add(f"{where}: endpoints[{i}].target_pod {e.target_pod!r} is not a pod of this cluster")
+                elif pod.address != e.address:
+                    add(f"{where}: endpoints[{i}].address {e.address} is not the address {pod.address} of its pod "
+                        f"{pod.key}")
+                elif e.node_name and pod.node != e.node_name:
+                    add(f"{where}: endpoints[{i}].node_name {e.node_name} is not the node {pod.node} of its pod "
+                        f"{pod.key}")
+
+
+def _control_plane_problems(cluster: Cluster, add: Callable[[str], None]) -> None:
+    """EKS's control-plane ENIs: inside a subnet of the cluster, not reserved, not held by anything else."""
+    ix = cluster._ix
+    seen: dict[int, str] = {}
+    for eni in cluster.control_plane_enis:
+        where = f"control-plane ENI {eni.id}"
+        address = eni.address
+        if not isinstance(address, IPv4Address):
+            add(f"{where}: address {address!r} is not an IPv4 address")
+            continue
+        subnet = ix.subnets.get(eni.subnet_id)
+        if subnet is None:
+            add(f"{where}: subnet_id {eni.subnet_id!r} is not a subnet of this cluster")
+        elif address not in subnet.cidr:
+            add(f"{where}: address {address} is outside its subnet {subnet.id} ({subnet.cidr})")
+        elif subnet.is_reserved(address) and not subnet.inferred:
+            add(f"{where}: address {address} is one of the 5 addresses AWS reserves in {subnet.cidr}")
+        value = int(address)
+        holder = ix.eni_of_ip.get(value) or ix.eni_of_prefix.get(value & ~(IPS_PER_PREFIX - 1))
+        if holder is not None:
+            add(f"{where}: address {address} is used twice (also ENI {holder.id} of node {holder.node})")
+        elif ix.pods_by_address.get(address):
+            add(f"{where}: address {address} is used twice (also pod {ix.pods_by_address[address][0].key})")
+        other = seen.setdefault(value, where)
+        if other != where:
+            add(f"{where}: address {address} is used twice (also {other})")
 
 
 def _ends(prefix: IPv4Network) -> tuple[int, int]:

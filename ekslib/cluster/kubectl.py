@@ -5,6 +5,7 @@
     kubectl get nodes -o json        > nodes.json
     kubectl get pods -A -o json      > pods.json
     kubectl get svc -A -o json       > services.json
+    kubectl get endpointslices -A -o json > endpointslices.json                              # optional
     aws ec2 describe-network-interfaces --filters Name=vpc-id,Values=<vpc> > enis.json      # optional
     aws ec2 describe-subnets --filters Name=vpc-id,Values=<vpc>            > subnets.json   # optional
     aws ec2 describe-vpcs --vpc-ids <vpc>                                  > vpcs.json      # optional
@@ -16,6 +17,24 @@ From Kubernetes: instance type (label ``node.kubernetes.io/instance-type``, else
 ``spec.nodeName``; services from ``spec`` (type, clusterIP, ports, externalTrafficPolicy) with endpoints
 by selector over pod labels. Finished pods (phase Succeeded/Failed: their address is free again) and pods
 not yet scheduled or without an address are left out, and ``Cluster.notes`` says how many.
+
+EndpointSlices (discovery.k8s.io/v1, what kube-proxy reads) come from ``endpointslices_json``: the Service from
+the label ``kubernetes.io/service-name``, the first address of each endpoint (the one kube-proxy uses), its
+conditions as the API defines them (``ready`` missing reads true, ``serving`` missing defers to ``ready``,
+``terminating`` missing reads false), ``nodeName``, ``zone``, a Pod ``targetRef``, and the ports. Slices
+kube-proxy ignores are left out with a note: no service label, or address type IPv6 or FQDN. Without
+``endpointslices_json`` the slices are derived as the EndpointSlice controller would write them: one per Service
+with a selector, its pods' addresses, serving when the pod's Ready condition is True (or absent), terminating
+when the pod has a ``deletionTimestamp``, ready when serving and not terminating, target ports resolved (a named
+one through the pods' named container ports, as the controller's ``FindPort``); ``default/kubernetes`` then has
+no endpoints, since the API server writes those, and ``Cluster.notes`` says so.
+
+EKS's control-plane ENIs (2 to 4, ``Description`` ``Amazon EKS <cluster-name>``, attached to an instance of an
+AWS-owned account, requested by ``...:AmazonEKS``: Amazon EKS User Guide, "View Amazon EKS networking
+requirements for VPC and subnets"; github.com/liwenwu-amazon/reinvent2018-NET410) are read from ``enis_json``:
+the ENIs so described that no node of ``nodes_json`` has (those whose address ``default/kubernetes`` lists,
+when its slice is given). Without them the addresses of ``default/kubernetes``'s slice stand for them
+(``inferred=True``, id ``eni-unknown-eks-<address>``), in the subnet holding the address.
 
 Limitation without EC2 detail: Kubernetes does not say which ENI holds a pod's address, nor the subnets'
 CIDRs. Each node then gets one stand-in ENI (``inferred=True``, id ``eni-unknown-<node>``) holding all its
@@ -35,7 +54,7 @@ Traceback (most recent call last):
 ...
 ekslib.errors.EkslibError: pod kube-system/coredns-abc: status.podIP '10.0.1.999' is not an IPv4 address
 
-:func:`to_kubectl` writes a Cluster as those six documents (the project's sample dumps are made so), and
+:func:`to_kubectl` writes a Cluster as those seven documents (the project's sample dumps are made so), and
 ``from_kubectl(**to_kubectl(c))`` gives ``c`` back.
 """
 
@@ -53,11 +72,15 @@ from ekslib._checks import is_whole, parse_ipv4, parse_ipv4_network
 from ekslib.cluster.invariants import validate
 from ekslib.cluster.model import (
     Cluster,
+    ControlPlaneEni,
+    EndpointPort,
+    EndpointSlice,
     Eni,
     Node,
     Pod,
     Service,
     ServicePort,
+    SliceEndpoint,
     Subnet,
     Vpc,
     check_veth_prefix,
@@ -67,11 +90,18 @@ from ekslib.cluster.model import (
 from ekslib.errors import EkslibError
 from ekslib.facts import (
     DEFAULT_VETH_PREFIX,
+    EKS_ENI_DESCRIPTION_PREFIX,
     EKS_SERVICE_CIDR,
     EKS_SERVICE_CIDR_IN_10_VPC,
+    ENDPOINTSLICE_CONTROLLER,
     INSTANCE_TYPE_LABELS,
+    IPS_PER_PREFIX,
+    MAX_ENDPOINTS_PER_SLICE,
     NODEGROUP_LABELS,
+    PORT_PROTOCOLS,
     SERVICE_TYPES,
+    SLICE_MANAGED_BY_LABEL,
+    SLICE_SERVICE_LABEL,
     ZONE_LABELS,
 )
 from ekslib.sources.instance_types import instance_type_info
@@ -81,6 +111,8 @@ _FINISHED = ("Succeeded", "Failed")
 _MISSING = object()
 #: Fixed values of the generated dumps (AWS's documentation account id, an illustrative date and versions).
 _ACCOUNT = "111122223333"
+#: Stand-in for the AWS-owned account whose instances hold EKS's control-plane ENIs (another documentation id).
+_EKS_ACCOUNT = "444455556666"
 _CREATED = "2025-01-15T09:00:00Z"
 _UID_NAMESPACE = uuid.UUID("9b6f0b2a-3c1e-4d5f-8a7b-6c5d4e3f2a1b")
 
@@ -89,10 +121,10 @@ _UID_NAMESPACE = uuid.UUID("9b6f0b2a-3c1e-4d5f-8a7b-6c5d4e3f2a1b")
 
 
 #: The ``kind`` each kubectl dump holds (``kubectl get ... -o json`` writes it on every item).
-_API_KINDS = {"node": "Node", "pod": "Pod", "service": "Service"}
+_API_KINDS = {"node": "Node", "pod": "Pod", "service": "Service", "endpointslice": "EndpointSlice"}
 _POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 #: The protocols a Service port may have (Kubernetes API ``core/v1`` ``Protocol``).
-_PROTOCOLS = ("TCP", "UDP", "SCTP")
+_PROTOCOLS = PORT_PROTOCOLS
 
 
 def _what(value: Any) -> str:
@@ -290,9 +322,32 @@ def _parse_pod(item: _Item, nodes: Mapping[str, dict[str, Any]]) -> dict[str, An
     host_network = item.get("spec.hostNetwork", False, kind=bool)
     owners = item.mappings("metadata.ownerReferences")
     owner = next((o for o in owners if o.get("controller")), owners[0] if owners else {})
+    conditions = item.mappings("status.conditions")
+    ready = next((c.get("status") == "True" for c in conditions if c.get("type") == "Ready"), True)
     return {"namespace": namespace, "name": name, "node": node, "address": address, "host_network": host_network,
             "labels": _labels(item, "metadata.labels"),
-            "owner_kind": str(owner.get("kind", "")), "owner_name": str(owner.get("name", ""))}
+            "owner_kind": str(owner.get("kind", "")), "owner_name": str(owner.get("name", "")),
+            "ready": ready, "terminating": item.get("metadata.deletionTimestamp", None) is not None,
+            "container_ports": _container_ports(item)}
+
+
+def _container_ports(item: _Item) -> dict[tuple[str, str], int]:
+    """The pod's named container ports, ``{(name, protocol): number}``: what the EndpointSlice controller's
+    ``FindPort`` looks a named ``targetPort`` up in (containers, then sidecar init containers). Only well-formed
+    entries are kept: they serve only to resolve named target ports of derived slices."""
+    found: dict[tuple[str, str], int] = {}
+    for path in ("spec.containers", "spec.initContainers"):
+        containers = item.get(path, [])
+        for container in containers if isinstance(containers, list) else []:
+            if not isinstance(container, Mapping) or not isinstance(container.get("ports"), list):
+                continue
+            if path == "spec.initContainers" and container.get("restartPolicy") != "Always":
+                continue
+            for port in container["ports"]:
+                if isinstance(port, Mapping) and isinstance(port.get("name"), str) and is_whole(
+                        port.get("containerPort")):
+                    found.setdefault((port["name"], str(port.get("protocol") or "TCP")), int(port["containerPort"]))
+    return found
 
 
 def _parse_service(item: _Item, pods: list[Pod]) -> Service:
@@ -340,6 +395,122 @@ def _parse_service(item: _Item, pods: list[Pod]) -> Service:
         _labels(item, "metadata.annotations"))
 
 
+def _flag(item: _Item, path: str, value: Any, default: bool) -> bool:
+    """A true/false field that may be missing (then ``default``)."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise item.error(path, f"{value!r:.40} is not true or false")
+    return value
+
+
+def _text(item: _Item, path: str, value: Any) -> str:
+    """A string field that may be missing (then ``""``)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise item.error(path, f"{value!r:.40} is not a string")
+    return value
+
+
+def _parse_slice(item: _Item, notes: dict[str, int]) -> EndpointSlice | None:
+    """An EndpointSlice, or None for one kube-proxy ignores (counted in ``notes``)."""
+    name = item.get("metadata.name", kind=str)
+    namespace = item.get("metadata.namespace", kind=str)
+    labels = _labels(item, "metadata.labels")
+    service = labels.get(SLICE_SERVICE_LABEL)
+    if not service:
+        notes[f"without a {SLICE_SERVICE_LABEL} label"] += 1  # kube-proxy: "no ... label set on endpoint slice"
+        return None
+    address_type = item.get("addressType", kind=str)
+    if address_type in ("IPv6", "FQDN"):
+        notes[f"of address type {address_type}"] += 1
+        return None
+    if address_type != "IPv4":
+        raise item.error("addressType", f"{address_type!r} is not one of IPv4, IPv6, FQDN")
+    ports = []
+    for i, port in enumerate(item.mappings("ports")):
+        where = f"ports[{i}]"
+        if port.get("port") is None:
+            raise item.error(f"{where}.port", "is missing: a port without a number means 'all ports', which "
+                             "kube-proxy ignores (endpointslicecache.go: 'Ignoring invalid endpoint port')")
+        number = item.integer(f"{where}.port", port["port"], 1, 65535)
+        protocol = _text(item, f"{where}.protocol", port.get("protocol")) or "TCP"
+        if protocol not in PORT_PROTOCOLS:
+            raise item.error(f"{where}.protocol", f"{protocol!r} is not one of {', '.join(PORT_PROTOCOLS)}")
+        ports.append(EndpointPort(_text(item, f"{where}.name", port.get("name")), number, protocol))
+    names = [p.name for p in ports]
+    for i, port_name in enumerate(names):
+        if port_name in names[:i]:
+            raise item.error(f"ports[{i}].name", f"{port_name!r} appears twice (port names are unique in a slice)")
+    endpoints = []
+    for i, entry in enumerate(item.mappings("endpoints")):
+        where = f"endpoints[{i}]"
+        addresses = entry.get("addresses")
+        if addresses is None or addresses == []:
+            raise item.error(f"{where}.addresses", "is missing or empty: an endpoint has at least one address")
+        if not isinstance(addresses, list):
+            raise item.error(f"{where}.addresses", f"{addresses!r:.40} is not a list")
+        if len(addresses) > 1:
+            notes["several addresses"] += 1
+        address = item.ipv4(f"{where}.addresses[0]", addresses[0])
+        conditions = entry.get("conditions", {})
+        if conditions is None:
+            conditions = {}
+        if not isinstance(conditions, Mapping):
+            raise item.error(f"{where}.conditions", f"is {_what(conditions)} ({conditions!r:.40}), not an object")
+        ready = _flag(item, f"{where}.conditions.ready", conditions.get("ready"), True)
+        serving = _flag(item, f"{where}.conditions.serving", conditions.get("serving"), ready)
+        terminating = _flag(item, f"{where}.conditions.terminating", conditions.get("terminating"), False)
+        target = entry.get("targetRef")
+        pod = ""
+        if target is not None:
+            if not isinstance(target, Mapping):
+                raise item.error(f"{where}.targetRef", f"is {_what(target)} ({target!r:.40}), not an object")
+            if target.get("kind") == "Pod":
+                pod_name = _text(item, f"{where}.targetRef.name", target.get("name"))
+                if not pod_name:
+                    raise item.error(f"{where}.targetRef.name", "is missing")
+                pod_namespace = _text(item, f"{where}.targetRef.namespace", target.get("namespace")) or namespace
+                pod = f"{pod_namespace}/{pod_name}"
+        endpoints.append(SliceEndpoint(address, ready, serving, terminating,
+                                       _text(item, f"{where}.nodeName", entry.get("nodeName")),
+                                       _text(item, f"{where}.zone", entry.get("zone")), pod))
+    return EndpointSlice(namespace, name, f"{namespace}/{service}", "IPv4", tuple(endpoints), tuple(ports),
+                         labels.get(SLICE_MANAGED_BY_LABEL, ""))
+
+
+def _derived_slices(services: tuple[Service, ...], pod_rows: dict[str, dict[str, Any]],
+                    zones: Mapping[str, str]) -> list[EndpointSlice]:
+    """What the EndpointSlice controller would write for each Service with a selector (``endpointslices_json``
+    not given): see the module docstring. Pods whose ports resolve differently go to different slices, as the
+    controller groups endpoints by their port list."""
+    out = []
+    for svc in services:
+        if not svc.selector:
+            continue
+        groups: dict[tuple[EndpointPort, ...], list[SliceEndpoint]] = {}
+        for key in svc.endpoints:
+            row = pod_rows[key]
+            ports = []
+            for p in svc.ports:
+                number = p.target_port if isinstance(p.target_port, int) else row["container_ports"].get(
+                    (p.target_port, p.protocol))
+                if number is not None:   # FindPort failed: the controller leaves the port out for this pod
+                    ports.append(EndpointPort(p.name, number, p.protocol))
+            serving, terminating = row["ready"], row["terminating"]
+            groups.setdefault(tuple(ports), []).append(SliceEndpoint(
+                row["address"], serving and not terminating, serving, terminating, row["node"],
+                zones.get(row["node"], ""), key))
+        chunks = [(ports, eps[i:i + MAX_ENDPOINTS_PER_SLICE]) for ports, eps in groups.items()
+                  for i in range(0, len(eps), MAX_ENDPOINTS_PER_SLICE)] or [((), [])]
+        for n, (ports, chunk) in enumerate(chunks):
+            name = f"{svc.name}-derived" + (f"-{n + 1}" if len(chunks) > 1 else "")
+            out.append(EndpointSlice(svc.namespace, name, svc.key, "IPv4", tuple(chunk), ports,
+                                     ENDPOINTSLICE_CONTROLLER))
+    return out
+
+
 def _parse_eni(item: _Item) -> dict[str, Any]:
     eni_id = item.get("NetworkInterfaceId", kind=str)
     primary = item.get("PrivateIpAddress", None)
@@ -363,7 +534,8 @@ def _parse_eni(item: _Item) -> dict[str, Any]:
             "vpc_id": item.get("VpcId", "", kind=str), "primary_ip": item.ipv4("PrivateIpAddress", primary),
             "secondary_ips": tuple(secondary), "prefixes": prefixes, "mac": item.get("MacAddress", "", kind=str),
             "instance_id": str(attachment.get("InstanceId", "")),
-            "device": None if device is None else item.integer("Attachment.DeviceIndex", device)}
+            "device": None if device is None else item.integer("Attachment.DeviceIndex", device),
+            "description": item.get("Description", "", kind=str)}
 
 
 def _block_state(item: _Item, index: int, block: Mapping[str, Any]) -> Any:
@@ -392,10 +564,11 @@ def _covering(addresses: list[int]) -> IPv4Network:
     return IPv4Network((low, length), strict=False)
 
 
-def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, enis_json: Any = None,
-                 subnets_json: Any = None, vpcs_json: Any = None, name: str = "kubectl",
+def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, endpointslices_json: Any = None,
+                 enis_json: Any = None, subnets_json: Any = None, vpcs_json: Any = None, name: str = "kubectl",
                  veth_prefix: str = DEFAULT_VETH_PREFIX, service_cidr: str | IPv4Network | None = None) -> Cluster:
-    """The cluster that ``kubectl get nodes/pods -A/svc -A -o json`` (and optionally EC2's answers) describe.
+    """The cluster that ``kubectl get nodes/pods -A/svc -A/endpointslices -A -o json`` (and optionally EC2's
+    answers) describe.
 
     Each argument is a dict, a JSON text or a path; see the module docstring for what is read and what is
     inferred. ``veth_prefix`` is the cluster's ``AWS_VPC_K8S_CNI_VETHPREFIX``; ``service_cidr`` defaults to
@@ -431,7 +604,26 @@ def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, 
     if left_out["pending"]:
         notes.append(f"{left_out['pending']} pods not yet scheduled or without an address left out")
 
-    enis_by_node, subnets, vpc = _network(nodes, pod_rows, enis_json, subnets_json, vpcs_json, notes)
+    slices: list[EndpointSlice] | None = None
+    if endpointslices_json is not None:
+        slices, skipped, keys = [], defaultdict(int), set()
+        for item in _items(endpointslices_json, "endpointslice", "endpointslices_json"):
+            parsed = _parse_slice(item, skipped)
+            if parsed is not None:
+                if parsed.key in keys:
+                    raise item.error("metadata.name", "appears twice in endpointslices_json")
+                keys.add(parsed.key)
+                slices.append(parsed)
+        for why, count in skipped.items():
+            if why == "several addresses":
+                notes.append(f"{count} EndpointSlice endpoints list several addresses: only the first is read, as "
+                             f"kube-proxy does")
+            else:
+                notes.append(f"{count} EndpointSlices {why} left out: kube-proxy (IPv4) ignores them")
+    api_server = sorted({e.address for s in slices or () if s.service == "default/kubernetes" for e in s.endpoints},
+                        key=str)
+    enis_by_node, subnets, vpc, control_plane = _network(nodes, pod_rows, enis_json, subnets_json, vpcs_json,
+                                                         api_server, name, notes)
     pods: list[Pod] = []
     for row in pod_rows:
         node_enis = enis_by_node[row["node"]]
@@ -482,6 +674,13 @@ def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, 
         if services_json is not None
         else ()
     )
+    if slices is None:
+        rows = {f"{r['namespace']}/{r['name']}": r for r in pod_rows}
+        slices = _derived_slices(services, rows, {n["name"]: n["az"] for n in nodes.values()})
+        if services:
+            notes.append("no endpointslices_json: EndpointSlices derived from the Services' selectors and the pods, "
+                         "as the EndpointSlice controller would write them; default/kubernetes has none (the API "
+                         "server writes its endpoints, the control plane's addresses; pass endpointslices_json=)")
     cluster_ips = [s.cluster_ip for s in services if s.cluster_ip is not None]
     if service_cidr is not None:
         svc_cidr = parse_ipv4_network(service_cidr, "service_cidr")
@@ -496,7 +695,8 @@ def from_kubectl(nodes_json: Any, pods_json: Any, services_json: Any = None, *, 
             )
     prefix_mode = any(e.prefixes for enis in enis_by_node.values() for e in enis)
     return validate(
-        Cluster(name, vpc, subnets, node_list, tuple(pods), services, svc_cidr, prefix_mode, veth_prefix, tuple(notes))
+        Cluster(name, vpc, subnets, node_list, tuple(pods), services, svc_cidr, prefix_mode, veth_prefix, tuple(notes),
+                tuple(slices), tuple(control_plane))
     )
 
 
@@ -506,12 +706,17 @@ def _network(
     enis_json: Any,
     subnets_json: Any,
     vpcs_json: Any,
+    api_server: list[IPv4Address],
+    cluster_name: str,
     notes: list[str],
-) -> tuple[dict[str, list[Eni]], tuple[Subnet, ...], Vpc]:
-    """ENIs per node (primary first), subnets and VPC: from EC2's answers when given, else inferred."""
+) -> tuple[dict[str, list[Eni]], tuple[Subnet, ...], Vpc, list[ControlPlaneEni]]:
+    """ENIs per node (primary first), subnets, VPC and EKS's control-plane ENIs: from EC2's answers when given,
+    else inferred (``api_server``: the addresses of ``default/kubernetes``'s EndpointSlice)."""
     seen: dict[str, list[int]] = defaultdict(list)  # subnet id -> addresses seen in it
     subnet_az: dict[str, str] = {}
+    subnet_user: dict[str, str] = {}  # subnet id -> the first ENI found in it (to name in an error)
     enis_by_node: dict[str, list[Eni]] = {}
+    control_plane: list[ControlPlaneEni] = []
     vpc_id = ""
     if enis_json is None:
         notes.append(
@@ -525,6 +730,7 @@ def _network(
         for node in nodes.values():
             subnet_id = f"subnet-unknown-{node['az']}"
             subnet_az[subnet_id] = node["az"]
+            subnet_user.setdefault(subnet_id, f"ENI eni-unknown-{node['name']}")
             addresses = sorted(by_node[node["name"]], key=int)
             seen[subnet_id] += [int(node["address"])] + [int(a) for a in addresses]
             enis_by_node[node["name"]] = [
@@ -542,6 +748,7 @@ def _network(
         by_instance = {n["instance_id"]: n for n in nodes.values() if n["instance_id"]}
         by_address = {n["address"]: n for n in nodes.values()}
         raw: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        eks: list[dict[str, Any]] = []
         others = 0
         for item in _items(enis_json, "ENI", "enis_json", "NetworkInterfaces"):
             eni = _parse_eni(item)
@@ -549,7 +756,10 @@ def _network(
                 by_address.get(eni["primary_ip"]) if eni["device"] == 0 else None
             )
             if node is None:
-                others += 1
+                if eni["description"].startswith(EKS_ENI_DESCRIPTION_PREFIX):
+                    eks.append(eni)
+                else:
+                    others += 1
                 continue
             if eni["device"] is None:
                 raise item.error("Attachment.DeviceIndex", "is missing")
@@ -559,6 +769,13 @@ def _network(
                 )
             raw[node["name"]].append(eni)
             vpc_id = vpc_id or eni["vpc_id"]
+        chosen, left = _control_plane_choice(eks, vpc_id, api_server, cluster_name)
+        others += len(left)
+        for e in chosen:
+            control_plane.append(ControlPlaneEni(e["id"], e["subnet_id"], e["primary_ip"], e["description"]))
+            subnet_az.setdefault(e["subnet_id"], e["az"])
+            subnet_user.setdefault(e["subnet_id"], f"control-plane ENI {e['id']}")
+            seen[e["subnet_id"]].append(int(e["primary_ip"]))
         if others:
             notes.append(
                 f"{others} ENIs of enis_json belong to no node of nodes_json (load balancers, NAT "
@@ -587,6 +804,7 @@ def _network(
             ]
             for e in found:
                 subnet_az[e["subnet_id"]] = e["az"] or node["az"]
+                subnet_user.setdefault(e["subnet_id"], f"ENI {e['id']}")
                 seen[e["subnet_id"]] += [int(e["primary_ip"])] + [int(a) for a in e["secondary_ips"]]
                 seen[e["subnet_id"]] += [
                     int(a) for p in e["prefixes"] for a in (p.network_address, p.broadcast_address)
@@ -606,11 +824,13 @@ def _network(
                 bool(item.get("MapPublicIpOnLaunch", False)),
                 str(tags.get("Name") or ""),
             )
-    for subnet_id, addresses in sorted(seen.items(), key=lambda kv: (subnet_az[kv[0]], kv[0])):
+    missing = [a for a in api_server if a not in {e.address for e in control_plane}]
+    if missing and not control_plane:
+        control_plane = _inferred_control_plane(missing, subnets, seen, enis_by_node, notes)
+    for subnet_id, addresses in sorted(seen.items(), key=lambda kv: (subnet_az.get(kv[0], ""), kv[0])):
         if subnet_id not in subnets:
             if subnets_json is not None:
-                eni = next(e for enis in enis_by_node.values() for e in enis if e.subnet_id == subnet_id)
-                raise EkslibError(f"ENI {eni.id}: SubnetId {subnet_id} is not in subnets_json")
+                raise EkslibError(f"{subnet_user[subnet_id]}: SubnetId {subnet_id} is not in subnets_json")
             subnets[subnet_id] = Subnet(subnet_id, subnet_az[subnet_id], _covering(addresses), inferred=True)
     if subnets_json is None and enis_json is not None:
         notes.append("no subnets_json: subnet CIDRs inferred from the addresses seen")
@@ -636,12 +856,58 @@ def _network(
         vpc = Vpc(vpc_id or "vpc-unknown", (_covering(everything),), inferred=True)
         if enis_json is not None:
             notes.append("no vpcs_json: VPC CIDR inferred from the subnets")
-    return enis_by_node, tuple(subnets.values()), vpc
+    return enis_by_node, tuple(subnets.values()), vpc, control_plane
+
+
+def _control_plane_choice(eks: list[dict[str, Any]], vpc_id: str, api_server: list[IPv4Address],
+                          cluster_name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(this cluster's control-plane ENIs, the others) among the ENIs described ``Amazon EKS <name>``: those of
+    the nodes' VPC whose address ``default/kubernetes`` lists when its slice is known; else those of the one
+    cluster named, or of ``cluster_name`` when several are."""
+    mine = [e for e in eks if not vpc_id or not e["vpc_id"] or e["vpc_id"] == vpc_id]
+    if api_server:
+        chosen = [e for e in mine if e["primary_ip"] in api_server]
+    else:
+        names = {e["description"][len(EKS_ENI_DESCRIPTION_PREFIX):] for e in mine}
+        if len(names) > 1:
+            mine = [e for e in mine if e["description"] == f"{EKS_ENI_DESCRIPTION_PREFIX}{cluster_name}"]
+        chosen = mine
+    return chosen, [e for e in eks if e not in chosen]
+
+
+def _inferred_control_plane(addresses: list[IPv4Address], subnets: dict[str, Subnet], seen: dict[str, list[int]],
+                            enis_by_node: dict[str, list[Eni]], notes: list[str]) -> list[ControlPlaneEni]:
+    """Stand-in control-plane ENIs at ``default/kubernetes``'s addresses: in the known subnet holding each, else
+    in the inferred subnet with the nearest address seen (its CIDR guess then widens to hold it)."""
+    held = {int(a) for enis in enis_by_node.values() for e in enis for a in (e.primary_ip, *e.secondary_ips)}
+    held_prefixes = {int(p.network_address) for enis in enis_by_node.values() for e in enis for p in e.prefixes}
+    out = []
+    for address in addresses:
+        value = int(address)
+        if value in held or (value & ~(IPS_PER_PREFIX - 1)) in held_prefixes:
+            notes.append(f"default/kubernetes endpoint {address} is an address of a node's ENI, not of an EKS "
+                         f"control-plane ENI: not a control-plane ENI")
+            continue
+        subnet_id = next((s.id for s in subnets.values() if address in s.cidr), None)
+        if subnet_id is None:
+            guesses = [sid for sid in seen if sid not in subnets]
+            if not guesses:
+                notes.append(f"default/kubernetes endpoint {address} is in no subnet of subnets_json: no "
+                             f"control-plane ENI made for it")
+                continue
+            subnet_id = min(guesses, key=lambda sid: min(abs(value - a) for a in seen[sid]))
+            seen[subnet_id].append(value)
+        out.append(ControlPlaneEni(f"eni-unknown-eks-{str(address).replace('.', '-')}", subnet_id, address,
+                                   inferred=True))
+    if out:
+        notes.append(f"control-plane ENIs inferred from default/kubernetes's EndpointSlice ({len(out)} addresses; "
+                     f"enis_json with EKS's 'Amazon EKS <cluster-name>' interfaces gives their ids)")
+    return out
 
 
 def from_dump(dump: Mapping[str, Any] | str | Path, **kwargs: Any) -> Cluster:
-    """:func:`from_kubectl` over a dump: a dict with keys nodes, pods, services, enis, subnets, vpcs (as
-    :func:`to_kubectl` returns), or a folder holding ``<key>.json`` files."""
+    """:func:`from_kubectl` over a dump: a dict with keys nodes, pods, services, endpointslices, enis, subnets,
+    vpcs (as :func:`to_kubectl` returns), or a folder holding ``<key>.json`` files."""
     if isinstance(dump, (str, Path)):
         folder = Path(dump)
         if not (folder / "nodes.json").is_file():
@@ -654,6 +920,7 @@ def from_dump(dump: Mapping[str, Any] | str | Path, **kwargs: Any) -> Cluster:
         dump["nodes"],
         dump["pods"],
         dump.get("services"),
+        endpointslices_json=dump.get("endpointslices"),
         enis_json=dump.get("enis"),
         subnets_json=dump.get("subnets"),
         vpcs_json=dump.get("vpcs"),
@@ -903,9 +1170,88 @@ def _eni_doc(eni: Eni, node: Node, subnet: Subnet, vpc_id: str, cluster_name: st
     return doc
 
 
+def _slice_doc(s: EndpointSlice) -> dict[str, Any]:
+    """An EndpointSlice as ``kubectl get endpointslices -o json`` prints it: the controller's with its owner
+    reference, ``generateName`` and all three conditions; the API server's (``managed_by`` empty) as its endpoint
+    reconciler writes it, ``ready`` alone (kubernetes ``pkg/controlplane/reconcilers/endpointsadapter.go``)."""
+    controller = s.managed_by == ENDPOINTSLICE_CONTROLLER
+    labels = {SLICE_SERVICE_LABEL: s.service.split("/", 1)[1]}
+    if s.managed_by:
+        labels[SLICE_MANAGED_BY_LABEL] = s.managed_by
+    metadata: dict[str, Any] = {"name": s.name, "namespace": s.namespace, "uid": _uid("endpointslice", s.key),
+                                "creationTimestamp": _CREATED, "labels": labels}
+    if controller:
+        metadata["generateName"] = labels[SLICE_SERVICE_LABEL] + "-"
+        metadata["ownerReferences"] = [{"apiVersion": "v1", "kind": "Service", "name": labels[SLICE_SERVICE_LABEL],
+                                        "uid": _uid("service", s.service), "controller": True,
+                                        "blockOwnerDeletion": True}]
+    endpoints = []
+    for e in s.endpoints:
+        conditions: dict[str, bool] = {"ready": e.ready}
+        if controller or e.serving != e.ready or e.terminating:
+            conditions |= {"serving": e.serving, "terminating": e.terminating}
+        entry: dict[str, Any] = {"addresses": [str(e.address)], "conditions": conditions}
+        if e.node_name:
+            entry["nodeName"] = e.node_name
+        if e.zone:
+            entry["zone"] = e.zone
+        if e.target_pod:
+            namespace, name = e.target_pod.split("/", 1)
+            entry["targetRef"] = {"kind": "Pod", "namespace": namespace, "name": name,
+                                  "uid": _uid("pod", e.target_pod)}
+        endpoints.append(entry)
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": metadata,
+        "addressType": s.address_type,
+        "endpoints": endpoints,
+        "ports": [{"name": p.name, "port": p.port, "protocol": p.protocol} for p in s.ports],
+    }
+
+
+def _control_plane_eni_doc(eni: ControlPlaneEni, subnet: Subnet, vpc_id: str, cluster_name: str,
+                           region: str) -> dict[str, Any]:
+    """An EKS control-plane ENI as ``DescribeNetworkInterfaces`` shows one (github.com/liwenwu-amazon/
+    reinvent2018-NET410): described ``Amazon EKS <cluster>``, attached as device 1 to an instance of an AWS-owned
+    account (no ``InstanceId`` visible), requested by ``...:AmazonEKS``, in the cluster security group."""
+    uid = _uid("eni", eni.id).replace("-", "")
+    dns = _dns(eni.address, region)
+    return {
+        "Attachment": {
+            "AttachmentId": f"eni-attach-{uid[:17]}",
+            "DeleteOnTermination": True,
+            "DeviceIndex": 1,
+            "InstanceOwnerId": _EKS_ACCOUNT,
+            "Status": "attached",
+        },
+        "AvailabilityZone": subnet.az,
+        "Description": eni.description,
+        "Groups": [
+            {"GroupId": f"sg-{_uid('sg', vpc_id).replace('-', '')[:17]}", "GroupName": f"eks-cluster-sg-{cluster_name}"}
+        ],
+        "InterfaceType": "interface",
+        "Ipv6Addresses": [],
+        "MacAddress": "02:" + ":".join(uid[i:i + 2] for i in range(0, 10, 2)),
+        "NetworkInterfaceId": eni.id,
+        "OwnerId": _ACCOUNT,
+        "PrivateDnsName": dns,
+        "PrivateIpAddress": str(eni.address),
+        "PrivateIpAddresses": [{"Primary": True, "PrivateDnsName": dns, "PrivateIpAddress": str(eni.address)}],
+        "RequesterId": f"AROA{uid[:17].upper()}:AmazonEKS",
+        "RequesterManaged": False,
+        "SourceDestCheck": True,
+        "Status": "in-use",
+        "SubnetId": eni.subnet_id,
+        "TagSet": [],
+        "VpcId": vpc_id,
+    }
+
+
 def to_kubectl(cluster: Cluster) -> dict[str, Any]:
-    """``cluster`` as the six documents :func:`from_kubectl` reads: ``nodes``, ``pods``, ``services`` (kubectl
-    ``List`` objects following the Kubernetes API schema) and ``enis``, ``subnets``, ``vpcs`` (EC2 answers).
+    """``cluster`` as the seven documents :func:`from_kubectl` reads: ``nodes``, ``pods``, ``services``,
+    ``endpointslices`` (kubectl ``List`` objects following the Kubernetes API schema) and ``enis`` (the nodes'
+    and EKS's control-plane ENIs), ``subnets``, ``vpcs`` (EC2 answers).
 
     Stand-in (``inferred``) ENIs, subnets and VPCs are not written: EC2 would not know them.
 
@@ -920,6 +1266,7 @@ def to_kubectl(cluster: Cluster) -> dict[str, Any]:
         "nodes": _list("Node", [_node_doc(n, region) for n in cluster.nodes]),
         "pods": _list("Pod", [_pod_doc(p, nodes[p.node], region) for p in cluster.pods]),
         "services": _list("Service", [_service_doc(s) for s in cluster.services]),
+        "endpointslices": _list("EndpointSlice", [_slice_doc(s) for s in cluster.endpoint_slices]),
     }
     subnets = {s.id: s for s in cluster.subnets}
     enis = [e for n in cluster.nodes for e in n.enis]
@@ -927,6 +1274,9 @@ def to_kubectl(cluster: Cluster) -> dict[str, Any]:
         dump["enis"] = {
             "NetworkInterfaces": [
                 _eni_doc(e, nodes[e.node], subnets[e.subnet_id], cluster.vpc.id, cluster.name, region) for e in enis
+            ] + [
+                _control_plane_eni_doc(e, subnets[e.subnet_id], cluster.vpc.id, cluster.name, region)
+                for e in cluster.control_plane_enis if not e.inferred
             ]
         }
     if cluster.subnets and not any(s.inferred for s in cluster.subnets):

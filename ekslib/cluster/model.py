@@ -25,6 +25,13 @@ Facts behind the model, with their public sources:
   which one follows the rule AL2's ``bootstrap.sh`` applies to the DNS address: 172.20.0.0/16 when a VPC
   CIDR is in 10.0.0.0/8, else 10.100.0.0/16 (:func:`default_service_cidr`); kube-dns is the service CIDR's
   ``.10``.
+* kube-proxy builds its rules from EndpointSlices (discovery.k8s.io/v1), not from pods: a Service's slices carry
+  the label ``kubernetes.io/service-name``; kube-proxy merges them, keys each endpoint by ``ip:port`` and sorts
+  by that text (kubernetes ``pkg/proxy/endpointslicecache.go``), see :meth:`Cluster.service_endpoints`.
+* ``default/kubernetes`` has no selector: the API server's endpoint reconciler writes its slice, listing the API
+  servers' addresses (kubernetes ``pkg/controlplane/reconcilers/endpointsadapter.go``); on EKS those are the
+  2 to 4 network interfaces EKS creates in the cluster's subnets, described ``Amazon EKS <cluster-name>``
+  (Amazon EKS User Guide, "View Amazon EKS networking requirements for VPC and subnets"): no pods, on no node.
 
 >>> from ekslib.cluster.model import veth_name
 >>> veth_name("kube-system", "coredns-57ff979f67-qqbdh")   # the VPC CNI's own unit-test value
@@ -321,6 +328,96 @@ class Service(_Namespaced):
 
 
 @dataclass(frozen=True, slots=True)
+class EndpointPort:
+    """One port of an EndpointSlice (``ports[i]``, discovery.k8s.io/v1): ``name`` is the Service port's name
+    (``""`` when unnamed), ``port`` the number on the endpoints (the Service's ``targetPort``, resolved),
+    ``protocol`` TCP, UDP or SCTP."""
+
+    name: str
+    port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEndpoint:
+    """One endpoint of an EndpointSlice (``endpoints[i]``), with the API's field meanings (discovery.k8s.io/v1,
+    kubernetes.io "EndpointSlices"):
+
+    * ``address``: the first of ``addresses`` (the only one kube-proxy reads: ``pkg/proxy/endpointslicecache.go``);
+    * ``ready``: ready for traffic; never true while terminating, unless the Service publishes not-ready
+      addresses (a missing value reads as true);
+    * ``serving``: the same, regardless of terminating (a missing value defers to ``ready``);
+    * ``terminating``: the pod is being deleted (a missing value reads as false);
+    * ``node_name``, ``zone``: where it runs (``""`` for an endpoint on no node, such as the EKS control plane's);
+    * ``target_pod``: ``namespace/name`` of the pod in ``targetRef``, or ``""``.
+    """
+
+    address: IPv4Address
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+    node_name: str = ""
+    zone: str = ""
+    target_pod: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice(_Namespaced):
+    """An EndpointSlice (discovery.k8s.io/v1): part of the endpoints of ``service`` (``namespace/name``, from the
+    label ``kubernetes.io/service-name``). kube-proxy builds its rules from these, not from pods.
+
+    ``managed_by`` is the label ``endpointslice.kubernetes.io/managed-by``: ``endpointslice-controller.k8s.io``
+    for the slices kube-controller-manager makes for a Service with a selector; ``""`` for ``default/kubernetes``,
+    which the API server's endpoint reconciler writes without that label (kubernetes ``pkg/controlplane/
+    reconcilers/endpointsadapter.go``: only ``kubernetes.io/service-name``, endpoints with ``ready: true``).
+    """
+
+    namespace: str
+    name: str
+    service: str
+    address_type: str = "IPv4"
+    endpoints: tuple[SliceEndpoint, ...] = ()
+    ports: tuple[EndpointPort, ...] = ()
+    managed_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPlaneEni:
+    """A network interface EKS puts in the cluster's subnets for its control plane (2 to 4 of them, described
+    ``Amazon EKS <cluster-name>``: Amazon EKS User Guide, "View Amazon EKS networking requirements for VPC and
+    subnets"). Its address is an endpoint of ``default/kubernetes``; it is no pod and on no node (it is attached
+    to an instance of an AWS-owned account). ``inferred`` marks one guessed from ``default/kubernetes``'s
+    EndpointSlice without EC2's answer (its id is then made up)."""
+
+    id: str
+    subnet_id: str
+    address: IPv4Address
+    description: str = ""
+    inferred: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEndpoint:
+    """One endpoint of one Service port as kube-proxy sees it (see :meth:`Cluster.service_endpoints`):
+    ``endpoint`` is its ``ip:port`` text, kube-proxy's key and sort order."""
+
+    address: IPv4Address
+    port: int
+    protocol: str
+    node_name: str = ""
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+    pod: str = ""
+    zone: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        """``ip:port`` (kube-proxy's ``Endpoint.String()``: ``net.JoinHostPort``)."""
+        return f"{self.address}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class AddressInfo:
     """What one address is in a cluster: see :meth:`Cluster.address_info`."""
 
@@ -359,6 +456,11 @@ class _Index:
             for prefix in eni.prefixes:
                 self.eni_of_prefix[int(prefix.network_address)] = eni
         self.services_by_ip = {s.cluster_ip: s for s in cluster.services if s.cluster_ip is not None}
+        self.control_plane_enis = {e.id: e for e in cluster.control_plane_enis}
+        self.control_plane_by_address = {e.address: e for e in cluster.control_plane_enis}
+        self.slices_by_service: dict[str, list[EndpointSlice]] = defaultdict(list)
+        for slice_ in sorted(cluster.endpoint_slices, key=lambda s: s.name):
+            self.slices_by_service[slice_.service].append(slice_)
 
 
 def _lookup(table: Mapping[str, Any], key: str, what: str) -> Any:
@@ -375,7 +477,9 @@ class Cluster:
     """A whole cluster: VPC, subnets, nodes (with their ENIs), pods and services, plus lookups.
 
     ``prefix_delegation`` and ``veth_prefix`` are the VPC CNI settings the cluster was built or read with;
-    ``notes`` say what a loader had to infer or leave out.
+    ``notes`` say what a loader had to infer or leave out. ``endpoint_slices`` are what kube-proxy reads
+    (:meth:`service_endpoints`); ``control_plane_enis`` are EKS's network interfaces for the API server, the
+    endpoints of ``default/kubernetes``.
 
     >>> from ekslib.cluster import build_cluster
     >>> c = build_cluster([("t3.medium", 2)], seed=1)
@@ -393,6 +497,8 @@ class Cluster:
     prefix_delegation: bool = False
     veth_prefix: str = DEFAULT_VETH_PREFIX
     notes: tuple[str, ...] = ()
+    endpoint_slices: tuple[EndpointSlice, ...] = ()
+    control_plane_enis: tuple[ControlPlaneEni, ...] = ()
 
     @functools.cached_property
     def _ix(self) -> _Index:
@@ -461,6 +567,60 @@ class Cluster:
         """The pods behind service ``namespace/name``."""
         return tuple(self.pod(key) for key in self.service(service).endpoints)
 
+    def control_plane_eni(self, eni_id: str) -> ControlPlaneEni:
+        """The EKS control-plane ENI with id ``eni_id``."""
+        return _lookup(self._ix.control_plane_enis, eni_id, "control-plane ENI")
+
+    def service_slices(self, service: str) -> tuple[EndpointSlice, ...]:
+        """The EndpointSlices of service ``namespace/name`` (label ``kubernetes.io/service-name``), by name."""
+        return tuple(self._ix.slices_by_service.get(self.service(service).key, ()))
+
+    def service_endpoints(self, service: str, port_name: str | None = None) -> tuple[ServiceEndpoint, ...]:
+        """kube-proxy's endpoints for one port of ``service`` (``namespace/name``), from its EndpointSlices.
+
+        ``port_name`` is the Service port's name (may be left out when the Service has one port). As kube-proxy
+        does (kubernetes ``pkg/proxy/endpointslicecache.go``, ``endpointInfoByServicePort`` and ``addEndpoints``):
+        the slices of the Service are merged; a slice port counts when its name and protocol are the Service
+        port's; each endpoint is keyed by ``ip:port`` (its first address), a duplicate key is dropped (kube-proxy
+        keeps the first it meets, iterating slices in Go's map order, and prefers the copy on its own node; here
+        slices are taken by name), and the list is sorted by that ``ip:port`` **text** (``byEndpoint``:
+        ``e[i].String() < e[j].String()``), so ``10.0.0.10:80`` comes before ``10.0.0.9:80``.
+
+        Not-ready endpoints stay in the list, flagged: kube-proxy's rules (``pkg/proxy/topology.go``
+        ``CategorizeEndpoints``, read by ``pkg/proxy/iptables/proxier.go``) use the ready ones; only when there
+        are none does it fall back to those both serving and terminating -- for Cluster policy over the whole
+        list, for Local policy over the node's own.
+
+        >>> from ekslib.cluster import build_cluster
+        >>> c = build_cluster([("t3.medium", 2)], seed=1)
+        >>> [(e.port, e.protocol, e.ready) for e in c.service_endpoints("kube-system/kube-dns", "dns")]
+        [(53, 'UDP', True), (53, 'UDP', True)]
+        """
+        svc = self.service(service)
+        names = [p.name for p in svc.ports]
+        if port_name is None:
+            if len(svc.ports) != 1:
+                raise EkslibError(f"service {svc.key}: has {len(svc.ports)} ports; pass port_name, one of "
+                                  f"{', '.join(repr(n) for n in names) or 'none'}")
+            port = svc.ports[0]
+        else:
+            port = next((p for p in svc.ports if p.name == port_name), None)
+            if port is None:
+                raise EkslibError(f"service {svc.key}: no port named {port_name!r}; its ports: "
+                                  f"{', '.join(repr(n) for n in names) or 'none'}")
+        found: dict[str, ServiceEndpoint] = {}
+        for slice_ in self._ix.slices_by_service.get(svc.key, ()):
+            if slice_.address_type != "IPv4":
+                continue
+            for slice_port in slice_.ports:
+                if slice_port.name != port.name or slice_port.protocol != port.protocol:
+                    continue
+                for e in slice_.endpoints:
+                    item = ServiceEndpoint(e.address, slice_port.port, slice_port.protocol, e.node_name, e.ready,
+                                           e.serving, e.terminating, e.target_pod, e.zone)
+                    found.setdefault(item.endpoint, item)
+        return tuple(found[key] for key in sorted(found))
+
     def subnet_of_eni(self, eni_id: str) -> Subnet:
         """The subnet an ENI's addresses come from."""
         return self.subnet(self.eni(eni_id).subnet_id)
@@ -494,6 +654,9 @@ class Cluster:
         'node address'
         >>> c.address_info("10.100.0.10").service
         'kube-system/kube-dns'
+        >>> info = c.address_info(c.control_plane_enis[0].address)
+        >>> info.role, info.service
+        ('EKS control plane ENI', 'default/kubernetes')
         """
         address = parse_ipv4(address, "address")
         service = self._ix.services_by_ip.get(address)
@@ -509,6 +672,12 @@ class Cluster:
             else:
                 role = "pod address" if pods else "warm (held by ipamd, unassigned)"
             return AddressInfo(address, role, subnet_id, eni.node, eni.id, pods)
+        control_plane = self._ix.control_plane_by_address.get(address)
+        if control_plane is not None:
+            behind = next((k for k, slices in self._ix.slices_by_service.items()
+                           if any(e.address == address for sl in slices for e in sl.endpoints)), "")
+            return AddressInfo(address, "EKS control plane ENI", control_plane.subnet_id, eni_id=control_plane.id,
+                               service=behind)
         if subnet is not None:
             role = "reserved by AWS" if subnet.is_reserved(address) else "free in subnet"
             return AddressInfo(address, role, subnet_id)
@@ -519,19 +688,21 @@ class Cluster:
         return AddressInfo(address, "outside the VPC")
 
     def addresses_taken(self, subnet_id: str) -> int:
-        """Subnet addresses the cluster's ENIs hold: primaries, secondaries and 16 per /28 prefix.
+        """Subnet addresses the cluster's ENIs hold: primaries, secondaries and 16 per /28 prefix, and the
+        addresses of EKS's control-plane ENIs in the subnet (EC2 counts them too).
 
         >>> from ekslib.cluster import build_cluster
         >>> c = build_cluster([("t3.medium", 1)], workloads=[])
-        >>> c.addresses_taken(c.nodes[0].subnet_id)   # 2 ENIs x (1 primary + 5 secondary)
-        12
+        >>> c.addresses_taken(c.nodes[0].subnet_id)   # 2 ENIs x (1 primary + 5 secondary) + 1 control-plane ENI
+        13
         """
         self.subnet(subnet_id)
         return sum(1 + len(e.secondary_ips) + IPS_PER_PREFIX * len(e.prefixes)
-                   for e in self._ix.enis.values() if e.subnet_id == subnet_id)
+                   for e in self._ix.enis.values() if e.subnet_id == subnet_id) + sum(
+            1 for e in self.control_plane_enis if e.subnet_id == subnet_id)
 
     def summary(self) -> dict[str, int]:
-        """Counts: nodes, ENIs, pods, host-network pods, services.
+        """Counts: nodes, ENIs (of the nodes), pods, host-network pods, services, EndpointSlices, control-plane ENIs.
 
         >>> from ekslib.cluster import build_cluster
         >>> build_cluster([("t3.medium", 2)]).summary()["nodes"]
@@ -540,7 +711,8 @@ class Cluster:
         return {
             "subnets": len(self.subnets), "nodes": len(self.nodes), "enis": len(self._ix.enis),
             "pods": len(self.pods), "host-network pods": sum(p.host_network for p in self.pods),
-            "services": len(self.services),
+            "services": len(self.services), "endpoint slices": len(self.endpoint_slices),
+            "control-plane ENIs": len(self.control_plane_enis),
         }
 
 

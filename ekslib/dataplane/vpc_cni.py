@@ -29,8 +29,8 @@ import uuid
 from ipaddress import IPv4Address, IPv4Network
 
 from ekslib.cluster.model import Cluster, Node, Pod
+from ekslib.dataplane.settings import VpcCniSettings
 from ekslib.facts import (
-    CONNMARK,
     DEFAULT_MTU,
     LOOPBACK_MTU,
     POD_GATEWAY,
@@ -103,8 +103,12 @@ def eni_route_table(cluster: Cluster, eni_id: str) -> RouteTable | None:
     return RouteTable(eni.route_table_number, eni.id, routes)
 
 
-def node_dataplane(cluster: Cluster, node: str | Node, *, mtu: int = DEFAULT_MTU) -> NodeDataplane:
+def node_dataplane(cluster: Cluster, node: str | Node, *, mtu: int = DEFAULT_MTU,
+                   settings: VpcCniSettings | None = None) -> NodeDataplane:
     """The VPC CNI's data plane on ``node`` (routed veths, no bridge): see the module docstring.
+
+    ``settings`` decide whether rule 1024 (``fwmark 0x80/0x80 lookup main``) is there
+    (:attr:`~ekslib.dataplane.settings.VpcCniSettings.policy_rule_1024`).
 
     >>> from ekslib.cluster import load_sample
     >>> c = load_sample("two-node")
@@ -121,8 +125,10 @@ def node_dataplane(cluster: Cluster, node: str | Node, *, mtu: int = DEFAULT_MTU
     next_index = max(i.index for i in interfaces) + 1
     routes = [Route(None, "eth0", via=primary_subnet.router),
               Route(primary_subnet.cidr, "eth0", proto="kernel", scope="link", src=n.address)]
-    rules = [Rule(RULE_LOCAL, "local"), Rule(RULE_FWMARK, "main", fwmark=(CONNMARK, CONNMARK)),
-             Rule(RULE_MAIN, "main"), Rule(RULE_DEFAULT, "default")]
+    s = settings or VpcCniSettings()
+    rules = [Rule(RULE_LOCAL, "local"), Rule(RULE_MAIN, "main"), Rule(RULE_DEFAULT, "default")]
+    if s.policy_rule_1024:
+        rules.insert(1, Rule(RULE_FWMARK, "main", fwmark=(s.mark, s.mark)))
     tables: dict[int, RouteTable] = {}
     for eni in n.enis:
         table = eni_route_table(cluster, eni.id)

@@ -4,15 +4,15 @@ Everything here only reads; :mod:`ekslib.cluster` turns what it returns into the
 
 * :func:`read_json`: a dump given as a dict, a JSON string or a path;
 * :func:`load_sample_json`: the sample dumps under ``data/samples/<name>/`` (``nodes.json``, ``pods.json``,
-  ``services.json`` as ``kubectl get ... -o json`` prints them, and the EC2 answers ``enis.json``,
-  ``subnets.json``, ``vpcs.json``), made by ``data/samples/make_samples.py``;
-* :func:`fetch_kubectl_json`: the same three Kubernetes lists read live with the official ``kubernetes``
-  client (``pip install kubernetes``; read-only: it only lists nodes, pods and services);
+  ``services.json``, ``endpointslices.json`` as ``kubectl get ... -o json`` prints them, and the EC2 answers
+  ``enis.json``, ``subnets.json``, ``vpcs.json``), made by ``data/samples/make_samples.py``;
+* :func:`fetch_kubectl_json`: the same four Kubernetes lists read live with the official ``kubernetes``
+  client (``pip install kubernetes``; read-only: it only lists nodes, pods, services and EndpointSlices);
 * :func:`describe_network_interfaces`, :func:`describe_subnets`, :func:`describe_vpcs`: EC2's
   ``DescribeNetworkInterfaces``/``DescribeSubnets``/``DescribeVpcs`` with boto3, every page.
 
 >>> sorted(load_sample_json("two-node"))
-['enis', 'nodes', 'pods', 'services', 'subnets', 'vpcs']
+['endpointslices', 'enis', 'nodes', 'pods', 'services', 'subnets', 'vpcs']
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ __all__ = [
 
 #: The bundled sample dumps, one folder per sample.
 SAMPLES_DIR = DATA_DIR / "samples"
-#: The files of one dump: kubectl's three lists and EC2's three answers.
-DUMP_FILES = ("nodes", "pods", "services", "enis", "subnets", "vpcs")
+#: The files of one dump: kubectl's four lists and EC2's three answers.
+DUMP_FILES = ("nodes", "pods", "services", "endpointslices", "enis", "subnets", "vpcs")
 
 
 def read_json(source: Any, what: str = "input") -> Any:
@@ -153,9 +153,10 @@ def _json_safe(value: Any) -> Any:
 
 
 def fetch_kubectl_json(*, kubeconfig: str | None = None, context: str | None = None) -> dict[str, Any]:
-    """``{"nodes", "pods", "services"}`` of the current cluster, as ``kubectl get ... -A -o json`` prints them.
+    """``{"nodes", "pods", "services", "endpointslices"}`` of the current cluster, as ``kubectl get ... -A -o
+    json`` prints them.
 
-    Read-only (it lists nodes, pods in all namespaces and services in all namespaces) with the official
+    Read-only (it lists nodes, and pods, services and EndpointSlices in all namespaces) with the official
     ``kubernetes`` Python client and your kubeconfig (``~/.kube/config``, or ``kubeconfig``/``context``).
     The client is optional: ``pip install kubernetes``. For EKS, ``aws eks update-kubeconfig --name
     <cluster>`` writes the kubeconfig.
@@ -165,17 +166,18 @@ def fetch_kubectl_json(*, kubeconfig: str | None = None, context: str | None = N
     except ImportError:
         raise EkslibError("reading a live cluster needs the official Kubernetes client: pip install kubernetes "
                           "(or save `kubectl get nodes -o json`, `kubectl get pods -A -o json` and "
-                          "`kubectl get svc -A -o json` to files and pass those to ekslib.cluster.from_kubectl)"
+                          "`kubectl get svc -A -o json`, `kubectl get endpointslices -A -o json` to files and pass "
+                          "those to ekslib.cluster.from_kubectl)"
                           ) from None
     config.load_kube_config(config_file=kubeconfig, context=context)
     api = client.CoreV1Api()
     serialise = client.ApiClient().sanitize_for_serialization
 
-    def as_list(kind: str, result: Any) -> dict[str, Any]:
+    def as_list(kind: str, result: Any, api_version: str = "v1") -> dict[str, Any]:
         items = []
         for item in result.items:
             data = serialise(item)
-            data.setdefault("apiVersion", "v1")
+            data.setdefault("apiVersion", api_version)
             data.setdefault("kind", kind)
             items.append(data)
         return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
@@ -184,6 +186,8 @@ def fetch_kubectl_json(*, kubeconfig: str | None = None, context: str | None = N
         "nodes": as_list("Node", api.list_node()),
         "pods": as_list("Pod", api.list_pod_for_all_namespaces()),
         "services": as_list("Service", api.list_service_for_all_namespaces()),
+        "endpointslices": as_list("EndpointSlice", client.DiscoveryV1Api().list_endpoint_slice_for_all_namespaces(),
+                                  "discovery.k8s.io/v1"),
     }
 
 

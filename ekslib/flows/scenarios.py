@@ -1,0 +1,135 @@
+"""The course's packet flows, by name: each picks a source and a destination in a small cluster and calls
+:func:`ekslib.flows.trace`; what happens is up to the rules (no scenario knows a chain or a rule).
+
+The default cluster is the study notes' picture (and the ``two-node`` sample): two t3.medium workers built by
+:func:`ekslib.cluster.build_cluster`, one running enough pods that some take addresses of its second ENI, with
+eksctl's subnets (its public ones when ``subnet="public"``) and a NAT gateway in a public subnet.
+
+>>> flow = scenario("pod-to-pod-cross-node")
+>>> flow.delivered, flow.seen_source.ip == flow.reply.seen_destination.ip
+(True, True)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from ekslib.cluster.build import build_cluster
+from ekslib.cluster.model import Cluster, Pod
+from ekslib.cluster.spec import NodeGroup, ServiceSpec, Workload
+from ekslib.dataplane.settings import VpcCniSettings
+from ekslib.errors import EkslibError, suggest
+from ekslib.flows.engine import trace
+from ekslib.flows.flow import Flow
+
+#: The workloads of the scenario cluster (the samples' own): a LoadBalancer with externalTrafficPolicy Local, a
+#: NodePort and a ClusterIP service; 11 pods on two t3.medium nodes put some on a second ENI.
+STUDY_WORKLOADS = (
+    Workload("web", 3, service=ServiceSpec("LoadBalancer", 80, 8080, external_traffic_policy="Local")),
+    Workload("api", 2, service=ServiceSpec("NodePort", 8080, 8080, node_port=30080)),
+    Workload("backend", 4, service=ServiceSpec("ClusterIP", 80, 8080)),
+)
+
+
+@functools.lru_cache(maxsize=8)
+def scenario_cluster(subnet: str = "private") -> Cluster:
+    """The scenarios' cluster: nodes in eksctl's private subnets (default) or its public ones."""
+    if subnet not in ("private", "public"):
+        raise EkslibError(f"subnet={subnet!r}: the nodes sit in 'private' or 'public' subnets")
+    return build_cluster([NodeGroup("t3.medium", 2, name="workers")], workloads=STUDY_WORKLOADS, seed=4,
+                         name=f"study-{subnet}", private_networking=subnet == "private")
+
+
+def _vpc_pods(cluster: Cluster) -> list[Pod]:
+    return [p for p in cluster.pods if not p.host_network]
+
+
+def pick_pod(cluster: Cluster, *, node: str | None = None, secondary_eni: bool = False,
+             other_than: Pod | None = None, other_node: str | None = None) -> Pod:
+    """A pod with a VPC address: on ``node`` (or not on ``other_node``), on the node's primary ENI or on a
+    secondary one, other than ``other_than``; the first such pod in the cluster's order."""
+    for pod in _vpc_pods(cluster):
+        eni = cluster.eni(pod.eni_id)
+        if node is not None and pod.node != node:
+            continue
+        if other_node is not None and pod.node == other_node:
+            continue
+        if other_than is not None and pod.key == other_than.key:
+            continue
+        if eni.is_primary == secondary_eni:
+            continue
+        return pod
+    where = f" on node {node}" if node else ""
+    raise EkslibError(f"no pod on a {'secondary' if secondary_eni else 'primary'} ENI{where} in cluster "
+                      f"{cluster.name!r}: pass source= explicitly")
+
+
+def _pod_to_pod_same_node(cluster: Cluster, secondary_eni: bool = False, **kw: Any) -> tuple[str, str]:
+    src = pick_pod(cluster, secondary_eni=secondary_eni)
+    dst = pick_pod(cluster, node=src.node, other_than=src)
+    return src.key, dst.key
+
+
+def _pod_to_pod_cross_node(cluster: Cluster, secondary_eni: bool = False, **kw: Any) -> tuple[str, str]:
+    src = pick_pod(cluster, secondary_eni=secondary_eni)
+    dst = pick_pod(cluster, other_node=src.node)
+    return src.key, dst.key
+
+
+def _pod_to_internet(cluster: Cluster, secondary_eni: bool = False, destination: str = "internet",
+                     **kw: Any) -> tuple[str, str]:
+    return pick_pod(cluster, secondary_eni=secondary_eni).key, destination
+
+
+def _host_network_egress(cluster: Cluster, destination: str = "internet", **kw: Any) -> tuple[str, str]:
+    host = next(p for p in cluster.pods if p.host_network)
+    return host.key, destination
+
+
+#: name -> (picker of source and destination, options it takes, what it shows)
+SCENARIOS: dict[str, tuple[Callable[..., tuple[str, str]], tuple[str, ...], str]] = {
+    "pod-to-pod-same-node": (_pod_to_pod_same_node, ("secondary_eni",),
+                             "two pods on one node: routed veths, rule 512, no bridge"),
+    "pod-to-pod-cross-node": (_pod_to_pod_cross_node, ("secondary_eni",),
+                              "pods on two nodes: out of the ENI that holds the pod's address, across the VPC "
+                              "unchanged"),
+    "pod-to-internet": (_pod_to_internet, ("subnet", "external_snat", "exclude_snat_cidrs", "destination",
+                                           "secondary_eni", "connmark"),
+                        "SNAT to the node's primary address, then the internet gateway or the NAT gateway"),
+    "host-network-egress": (_host_network_egress, ("subnet", "destination", "external_snat"),
+                            "a host-network pod (aws-node) already has the node's address"),
+}
+#: Options every scenario takes.
+COMMON_OPTIONS = ("cluster", "source", "destination", "protocol", "port", "seed", "rules", "endpoint", "layout")
+
+
+def scenario(name: str, **options: Any) -> Flow:
+    """The flow of scenario ``name`` (:data:`SCENARIOS`), with its options; ``cluster`` replaces the default,
+    ``source``/``destination`` override what the scenario picks.
+
+    VPC CNI options: ``external_snat`` (``AWS_VPC_K8S_CNI_EXTERNALSNAT``), ``exclude_snat_cidrs``
+    (``AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS``), ``connmark=False`` (a node without the 0x80 connmark rules and rule
+    1024), ``layout`` ("current" or "legacy" SNAT chains); ``subnet``: "private" (default) or "public" nodes.
+    """
+    if name not in SCENARIOS:
+        hint = suggest(name, list(SCENARIOS), n=3)
+        raise EkslibError(f"unknown scenario {name!r}" + (f"; did you mean {', '.join(hint)}?" if hint else "")
+                          + f" (scenarios: {', '.join(SCENARIOS)})")
+    picker, allowed, _ = SCENARIOS[name]
+    unknown = set(options) - set(allowed) - set(COMMON_OPTIONS)
+    if unknown:
+        raise EkslibError(f"scenario {name!r} takes no option {', '.join(sorted(unknown))}; its options: "
+                          f"{', '.join(allowed + COMMON_OPTIONS)}")
+    cluster = options.pop("cluster", None) or scenario_cluster(options.pop("subnet", "private"))
+    options.pop("subnet", None)
+    cni = VpcCniSettings(external_snat=options.pop("external_snat", False),
+                         exclude_snat_cidrs=tuple(options.pop("exclude_snat_cidrs", ())),
+                         connmark=options.pop("connmark", True), layout=options.pop("layout", "current"))
+    source, destination = options.pop("source", None), options.pop("destination", None)
+    picked_source, picked_destination = picker(cluster, **{k: v for k, v in options.items() if k in allowed},
+                                               **({"destination": destination} if destination else {}))
+    call = {k: v for k, v in options.items() if k in ("protocol", "port", "seed", "rules", "endpoint")}
+    return trace(cluster, source or picked_source, destination or picked_destination, cni=cni, scenario=name,
+                 **call)
