@@ -197,3 +197,18 @@ def test_every_translation_is_undone_on_the_reply(name, options):
 def test_ipv4_addresses_in_hops_are_addresses():
     flow = scenario("pod-to-pod-same-node")
     assert all(isinstance(h.src.ip, IPv4Address) for h in flow.all_hops())
+
+
+def test_overlay_for_contrast_wraps_pod_addresses_in_udp_between_nodes():
+    from ekslib.dataplane.overlay import VXLAN_OVERHEAD, VXLAN_PORT
+
+    flow = scenario("overlay-pod-to-pod")
+    assert flow.delivered and str(flow.seen_source.ip).startswith("10.244.")  # not a VPC address
+    tunnel = [h for h in flow.hops if h.kind == "encapsulate"][0]
+    assert tunnel.dst.port == VXLAN_PORT and PRIVATE.vpc.contains(tunnel.src.ip) and VXLAN_OVERHEAD == 50
+    assert "MTU is 8951" in tunnel.note and "eth0's 9001" in tunnel.note
+    vpc_hops = [h for h in flow.hops if h.where.namespace == "vpc"]
+    assert vpc_hops and all(PRIVATE.vpc.contains(h.src.ip) and PRIVATE.vpc.contains(h.dst.ip) for h in vpc_hops)
+    assert [h.kind for h in flow.hops].count("decapsulate") == 1
+    assert flow.reply.delivered and flow.reply.seen_source == flow.hops[0].dst
+

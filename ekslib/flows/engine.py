@@ -107,9 +107,9 @@ class Tracer:
     def _track(self, view: NodeView, packet: Packet, where: Where) -> None:
         """Conntrack (priority -200): find the packet's connection, or make one."""
         table = self.table(view.zone)
-        conn, direction = table.find(self.protocol, packet.src, packet.dst)
+        conn, direction = table.find(packet.protocol, packet.src, packet.dst)
         if conn is None:
-            conn, direction = table.new(self.protocol, packet.src, packet.dst), "original"
+            conn, direction = table.new(packet.protocol, packet.src, packet.dst), "original"
             self.hop(where, "conntrack", packet, action="new connection (NEW)")
         else:
             if direction == "reply":
@@ -176,7 +176,7 @@ class Tracer:
         if verdict != "ACCEPT":
             return self._drop(verdict, zone)
         self.hop(Where(zone, iface, "FORWARD"), "forward", packet, action=f"forward {iface} -> {decision.device}")
-        return self.node_out(view, packet, decision.device, in_iface=iface)
+        return self.node_out(view, packet, decision.device, in_iface=iface, gateway=decision.gateway)
 
     def node_send(self, view: NodeView, packet: Packet):
         """A packet a process of the node sends (the node itself, or a host-network pod)."""
@@ -199,9 +199,10 @@ class Tracer:
             return self._drop(verdict, zone)
         if decision.local:
             return self._deliver_host(view, packet)
-        return self.node_out(view, packet, decision.device, in_iface=None)
+        return self.node_out(view, packet, decision.device, in_iface=None, gateway=decision.gateway)
 
-    def node_out(self, view: NodeView, packet: Packet, device: str, in_iface: str | None):
+    def node_out(self, view: NodeView, packet: Packet, device: str, in_iface: str | None,
+                 gateway: IPv4Address | None = None):
         zone = view.zone
         walk = self._walk(view, in_iface=in_iface, out_iface=device)
         verdict = run_hook(walk, "POSTROUTING", packet, ("mangle",))
@@ -211,20 +212,60 @@ class Tracer:
         self._finish(walk)
         if verdict != "ACCEPT":
             return self._drop(verdict, zone)
+        interface = view.dataplane.host.interface(device)
+        if interface is not None and interface.kind == "bridge":
+            # the bridge forwards to the port that answers ARP for the destination (the CNI bridge plugin)
+            veth = next((v for v in view.dataplane.veths if v.bridge == device and v.address == packet.dst.ip), None)
+            if veth is None:
+                self.hop(Where(zone, device), "drop", packet, action="DROP", rule="no neighbour answers ARP")
+                return _Result(False, f"no port of bridge {device} on {zone} has {packet.dst.ip}")
+            self.hop(Where(zone, device), "bridge", packet, action=f"ARP {packet.dst.ip} -> port {veth.host_name}",
+                     rule=f"{device}: {veth.pod_mac} via {veth.host_name}")
+            device = veth.host_name
+        if interface is not None and interface.kind == "vxlan":
+            return self.encapsulate(view, interface.name, packet, gateway)
         veth = view.veth_by_host.get(device)
         if veth is not None:
             self.hop(Where(zone, device), "veth", packet, action=f"{device} -> {veth.pod} eth0")
-            pod = self.world.cluster.pod(veth.pod)
-            if pod.address != packet.dst.ip:
-                return _Result(False, f"pod {pod.key} does not have {packet.dst.ip}")
-            return self._deliver(Endpoint("pod", pod.key, Address(pod.address), pod.node), packet,
-                                 Where(f"pod {pod.key}", "eth0"))
+            if veth.address != packet.dst.ip:
+                return _Result(False, f"pod {veth.pod} does not have {packet.dst.ip}")
+            return self._deliver(Endpoint("pod", veth.pod, Address(veth.address), view.name), packet,
+                                 Where(f"pod {veth.pod}", "eth0"))
         eni = view.eni_by_iface.get(device)
         if eni is None:
             return _Result(False, f"{zone}: device {device} is neither a pod's veth nor an ENI")
         return self.eni_out(view, eni, packet)
 
+    def encapsulate(self, view: NodeView, device: str, packet: Packet, gateway: IPv4Address | None):
+        """Out of a VXLAN device: the neighbour entry gives the remote device's MAC, the forwarding database the
+        remote node; the packet leaves the node inside UDP from this node's address (RFC 7348)."""
+        from ekslib.dataplane.overlay import VXLAN_OVERHEAD, VXLAN_PORT, vtep_of
+
+        found = vtep_of(view.dataplane, gateway) if gateway is not None else None
+        where = Where(view.zone, device)
+        if found is None:
+            self.hop(where, "drop", packet, action="DROP", rule=f"no neighbour for {gateway} on {device}")
+            return _Result(False, f"{device} on {view.zone} has no tunnel endpoint for {gateway}")
+        neigh, fdb = found
+        local = view.dataplane.host.interface("eth0").addresses[0].split("/")[0]
+        outer = Packet(Address(IPv4Address(local), self.rng.randint(*EPHEMERAL_PORTS)), Address(fdb.dst, VXLAN_PORT),
+                       "udp", inner=packet)
+        mtu = view.dataplane.host.interface(device).mtu
+        self.hop(where, "encapsulate", outer, rule=f"{neigh.text()}; {fdb.text()}",
+                 action=f"VXLAN: inner {packet.src} -> {packet.dst} inside UDP {outer.src} -> {outer.dst}",
+                 note=f"+{VXLAN_OVERHEAD} bytes (outer Ethernet 14, IPv4 20, UDP 8, VXLAN 8): the pod MTU is {mtu}, "
+                      f"eth0's {mtu + VXLAN_OVERHEAD}", changed=("src", "dst"))
+        return self.node_send(view, outer)
+
     def _deliver_host(self, view: NodeView, packet: Packet):
+        if packet.inner is not None:
+            tunnel = next((i for i in view.dataplane.host.interfaces if i.kind == "vxlan"), None)
+            if tunnel is not None:
+                inner = packet.inner
+                self.hop(Where(view.zone, tunnel.name), "decapsulate", inner,
+                         action=f"VXLAN: UDP {packet.src} -> {packet.dst} carried {inner.src} -> {inner.dst}",
+                         changed=("src", "dst"))
+                return self.node_in(view, tunnel.name, inner)
         node = self.world.cluster.node(view.name)
         return self._deliver(Endpoint("node", node.name, Address(packet.dst.ip), node.name), packet,
                              Where(view.zone, "", "INPUT"))
@@ -320,7 +361,7 @@ class Tracer:
         assert nat is not None
         where = Where(f"NAT gateway {nat.id}", nat.subnet_id)
         table = self.table(f"NAT gateway {nat.id}")
-        conn = table.new(self.protocol, packet.src, packet.dst)
+        conn = table.new(packet.protocol, packet.src, packet.dst)
         new = Address(nat.elastic_ip, self.rng.randint(1024, 65535) if packet.src.port is not None else None)
         rewrite = f"src {packet.src} -> {new}"
         conn.snat(new)
@@ -343,7 +384,7 @@ class Tracer:
         if nat is not None and packet.dst.ip == nat.elastic_ip:
             self.hop(Where("internet gateway"), "internet-gateway", packet, action="to the NAT gateway's EIP")
             table = self.table(f"NAT gateway {nat.id}")
-            conn, direction = table.find(self.protocol, packet.src, packet.dst)
+            conn, direction = table.find(packet.protocol, packet.src, packet.dst)
             where = Where(f"NAT gateway {nat.id}", nat.subnet_id)
             if conn is None or direction != "reply":
                 self.hop(where, "drop", packet, action="DROP", rule="no connection")
@@ -396,7 +437,7 @@ def resolve(world: World, what: str) -> Endpoint:
     text = what.strip()
     found = cluster.find(text)
     if isinstance(found, Pod):
-        return _pod_endpoint(found)
+        return _pod_endpoint(found, world)
     if isinstance(found, Node):
         return Endpoint("node", found.name, Address(found.address), found.name)
     if text in world.fabric.hosts:
@@ -418,10 +459,10 @@ def resolve(world: World, what: str) -> Endpoint:
                       f"{cluster.name!r}" + (f"; did you mean {', '.join(hint)}?" if hint else ""))
 
 
-def _pod_endpoint(pod: Pod) -> Endpoint:
+def _pod_endpoint(pod: Pod, world: World) -> Endpoint:
     if pod.host_network:
         return Endpoint("node", pod.node, Address(pod.address), pod.node)
-    return Endpoint("pod", pod.key, Address(pod.address), pod.node)
+    return Endpoint("pod", pod.key, Address(world.pod_address(pod.key)), pod.node)
 
 
 # ----------------------------------------------------------------------------------------------- trace
@@ -429,7 +470,7 @@ def _pod_endpoint(pod: Pod) -> Endpoint:
 
 def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "tcp", port: int | None = None,
           rules: dict[str, Ruleset | str] | None = None, seed: int = 0, cni: VpcCniSettings | None = None,
-          endpoint: str | None = None, scenario: str = "") -> Flow:
+          endpoint: str | None = None, scenario: str = "", overlay: bool = False) -> Flow:
     """Follow a packet from ``source`` to ``destination`` and its reply back, hop by hop.
 
     ``source``/``destination``: a pod ``namespace/name``, a node name, an outside host (``internet``,
@@ -437,7 +478,8 @@ def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "t
     for TCP, 53 for UDP when not given in ``address:port``). ``rules`` maps node names to rulesets (parsed or
     ``iptables-save`` text) that replace the generated ones; ``cni`` are the VPC CNI's settings; ``endpoint``
     (an address) makes a random endpoint choice land there, where the rules allow it; ``seed`` seeds every random
-    choice (endpoint, source ports).
+    choice (endpoint, source ports); ``overlay=True`` traces the same pods under flannel's VXLAN overlay instead
+    of the VPC CNI (:mod:`ekslib.dataplane.overlay`), for contrast.
 
     A packet nobody receives is not an exception: the Flow says ``delivered=False`` and why.
     """
@@ -446,7 +488,7 @@ def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "t
     protocol = protocol.lower() if isinstance(protocol, str) else protocol
     if protocol not in ("tcp", "udp"):
         raise EkslibError(f"protocol {protocol!r} is not supported: tcp or udp")
-    world = world_of(cluster, cni=cni, rules=rules)
+    world = world_of(cluster, cni=cni, rules=rules, overlay=overlay)
     src, dst = resolve(world, source), resolve(world, destination)
     rng = random.Random(seed)
     dport = dst.address.port if dst.address.port is not None else (

@@ -22,7 +22,7 @@ import pandas as pd
 from ekslib._checks import parse_ipv4, whole
 
 #: Kinds of hop, in the order a packet can meet them.
-HOP_KINDS = ("send", "route", "neighbour", "veth", "netfilter", "conntrack", "policy-rule", "forward", "eni",
+HOP_KINDS = ("send", "route", "neighbour", "veth", "bridge", "netfilter", "conntrack", "policy-rule", "forward", "eni",
              "src-dst-check", "vpc-route", "internet-gateway", "nat-gateway", "load-balancer", "encapsulate",
              "decapsulate", "deliver", "drop")
 #: Netfilter's IPv4 hooks, and the tables each walks in priority order (raw, mangle, nat, filter; ``man 8

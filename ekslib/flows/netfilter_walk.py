@@ -57,6 +57,7 @@ class Packet:
     mark: int = 0
     conn: Connection | None = None
     direction: str = "original"
+    inner: Packet | None = None
 
     @property
     def new(self) -> bool:

@@ -100,7 +100,12 @@ SCENARIOS: dict[str, tuple[Callable[..., tuple[str, str]], tuple[str, ...], str]
                         "SNAT to the node's primary address, then the internet gateway or the NAT gateway"),
     "host-network-egress": (_host_network_egress, ("subnet", "destination", "external_snat"),
                             "a host-network pod (aws-node) already has the node's address"),
+    "overlay-pod-to-pod": (_pod_to_pod_cross_node, (),
+                           "for contrast, the same pods under flannel's VXLAN overlay: pod addresses from "
+                           "10.244.0.0/16 inside UDP between node addresses, 50 bytes more, MTU 8951"),
 }
+#: What a scenario asks of the engine beyond its source and destination.
+TRACE_OPTIONS: dict[str, dict[str, Any]] = {"overlay-pod-to-pod": {"overlay": True}}
 #: Options every scenario takes.
 COMMON_OPTIONS = ("cluster", "source", "destination", "protocol", "port", "seed", "rules", "endpoint", "layout")
 
@@ -132,4 +137,4 @@ def scenario(name: str, **options: Any) -> Flow:
                                                **({"destination": destination} if destination else {}))
     call = {k: v for k, v in options.items() if k in ("protocol", "port", "seed", "rules", "endpoint")}
     return trace(cluster, source or picked_source, destination or picked_destination, cni=cni, scenario=name,
-                 **call)
+                 **TRACE_OPTIONS.get(name, {}), **call)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 
 from ekslib.cluster.model import Cluster, Eni
+from ekslib.dataplane.overlay import overlay_dataplane
 from ekslib.dataplane.settings import VpcCniSettings
 from ekslib.dataplane.vpc_cni import node_dataplane
 from ekslib.errors import EkslibError, suggest
@@ -36,12 +38,21 @@ class NodeView:
 
 @dataclass
 class World:
-    """Every node's view and the VPC fabric of one cluster, for some VPC CNI settings."""
+    """Every node's view and the VPC fabric of one cluster, for some VPC CNI settings (or, ``overlay=True``, the
+    same nodes under flannel's VXLAN overlay, for contrast)."""
 
     cluster: Cluster
     cni: VpcCniSettings
     fabric: VpcFabric
     nodes: dict[str, NodeView]
+    overlay: bool = False
+
+    def pod_address(self, pod: str) -> IPv4Address:
+        """The address the pod has in this world's data plane (its VPC address, or its overlay address)."""
+        p = self.cluster.pod(pod)
+        if p.host_network:
+            return p.address
+        return self.node(p.node).dataplane.veth(p.key).address
 
     def node(self, name: str) -> NodeView:
         try:
@@ -65,26 +76,30 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def world_of(cluster: Cluster, *, cni: VpcCniSettings | None = None,
-             rules: dict[str, Ruleset | str] | None = None) -> World:
+             rules: dict[str, Ruleset | str] | None = None, overlay: bool = False) -> World:
     """The world of ``cluster`` (cached per cluster and settings when no rules are pasted)."""
     cni = cni or VpcCniSettings()
     if rules is None:
         cached = _CACHE.setdefault(cluster, {})
-        if cni not in cached:
-            cached[cni] = _build(cluster, cni, {})
-        return cached[cni]
+        if (cni, overlay) not in cached:
+            cached[cni, overlay] = _build(cluster, cni, {}, overlay)
+        return cached[cni, overlay]
     parsed = {}
     for name, value in rules.items():
         cluster.node(name)
         parsed[name] = value if isinstance(value, Ruleset) else parse_iptables_save(value)
-    return _build(cluster, cni, parsed)
+    return _build(cluster, cni, parsed, overlay)
 
 
-def _build(cluster: Cluster, cni: VpcCniSettings, rules: dict[str, Ruleset]) -> World:
+def _build(cluster: Cluster, cni: VpcCniSettings, rules: dict[str, Ruleset], overlay: bool = False) -> World:
     views = {}
     for node in cluster.nodes:
-        dp = node_dataplane(cluster, node.name, settings=cni)
-        ruleset = rules.get(node.name) or _ruleset(cluster, node.name, cni)
+        if overlay:  # flannel's own rules are not modelled: an empty ruleset, every policy ACCEPT
+            dp = overlay_dataplane(cluster, node.name)
+            ruleset = rules.get(node.name) or Ruleset()
+        else:
+            dp = node_dataplane(cluster, node.name, settings=cni)
+            ruleset = rules.get(node.name) or _ruleset(cluster, node.name, cni)
         views[node.name] = NodeView(node.name, dp, ruleset, {v.host_name: v for v in dp.veths},
-                                    {e.interface: e for e in node.enis})
-    return World(cluster, cni, VpcFabric.of(cluster), views)
+                                    {e.interface: e for e in node.enis if not overlay or e.is_primary})
+    return World(cluster, cni, VpcFabric.of(cluster), views, overlay)

@@ -106,6 +106,23 @@ class VethPair:
 
 
 @dataclass(frozen=True, slots=True)
+class FdbEntry:
+    """A forwarding-database entry of a VXLAN device, as ``bridge fdb show`` prints it: frames for ``lladdr``
+    go, encapsulated, to the tunnel endpoint ``dst`` (``man 8 bridge``).
+
+    >>> FdbEntry("0e:2a:6c:1d:5f:01", "flannel.1", IPv4Address("192.168.128.4")).text()
+    '0e:2a:6c:1d:5f:01 dev flannel.1 dst 192.168.128.4 self permanent'
+    """
+
+    lladdr: str
+    dev: str
+    dst: IPv4Address
+
+    def text(self) -> str:
+        return f"{self.lladdr} dev {self.dev} dst {self.dst} self permanent"
+
+
+@dataclass(frozen=True, slots=True)
 class NetNamespace:
     """A network namespace: ``host`` or a pod's (``cni-<uuid>``, as containerd names them)."""
 
@@ -114,6 +131,11 @@ class NetNamespace:
     interfaces: tuple[Interface, ...]
     routes: tuple[Route, ...]
     neighbours: tuple[Neighbour, ...] = ()
+    fdb: tuple[FdbEntry, ...] = ()
+
+    def interface(self, name: str) -> Interface | None:
+        """The interface called ``name``, or None."""
+        return next((i for i in self.interfaces if i.name == name), None)
 
 
 @dataclass(frozen=True)
