@@ -12,7 +12,6 @@ translate and end the table. Only the first packet of a connection walks the nat
 
 from __future__ import annotations
 
-import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,13 +101,27 @@ class Walk:
     def record(self, hook: str, table: str, chain: str, rule: Rule, packet: Packet, action: str,
                rewrite: str = "", changed: tuple[str, ...] = (), note: str = "") -> None:
         self.hops.append(Hop(self.step(), Where(self.zone, self.in_iface or self.out_iface or "", hook, table, chain),
-                             "netfilter", packet.src, packet.dst, rule.text, action, rewrite, changed,
+                             "netfilter", packet.src, packet.dst, rule_text(rule), action, rewrite, changed,
                              self.direction, note, packet.mark))
 
 
-@functools.lru_cache(maxsize=4096)
 def _ordered_addresses(ns: NetNamespace, iface: str | None) -> tuple[IPv4Address, ...]:
     return tuple(IPv4Interface(a).ip for i in ns.interfaces if iface is None or i.name == iface for a in i.addresses)
+
+
+_TEXT: dict[int, tuple[Rule, str]] = {}
+
+
+def rule_text(rule: Rule) -> str:
+    """``rule.text``, kept per rule object: a trace prints the same rules again and again."""
+    hit = _TEXT.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    if len(_TEXT) > 200_000:
+        _TEXT.clear()
+    text = rule.text
+    _TEXT[id(rule)] = (rule, text)
+    return text
 
 
 class Verdict(str):

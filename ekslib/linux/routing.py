@@ -20,7 +20,6 @@ namespace without policy rules has the kernel's three: 0 ``lookup local``, 32766
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -67,11 +66,23 @@ class RouteDecision:
         return self.route.text()
 
 
-@functools.lru_cache(maxsize=4096)
+_ADDRESSES: dict[tuple[int, str | None], tuple[NetNamespace, frozenset[IPv4Address]]] = {}
+
+
 def interface_addresses(ns: NetNamespace, iface: str | None = None) -> frozenset[IPv4Address]:
-    """The addresses on one interface of the namespace (or on all of them: what its ``local`` table holds)."""
-    return frozenset(IPv4Interface(a).ip for i in ns.interfaces if iface is None or i.name == iface
-                     for a in i.addresses)
+    """The addresses on one interface of the namespace (or on all of them: what its ``local`` table holds).
+
+    Kept per namespace object (hashing a whole namespace would cost more than the lookup saves).
+    """
+    hit = _ADDRESSES.get((id(ns), iface))
+    if hit is not None and hit[0] is ns:
+        return hit[1]
+    if len(_ADDRESSES) > 50_000:
+        _ADDRESSES.clear()
+    found = frozenset(IPv4Interface(a).ip for i in ns.interfaces if iface is None or i.name == iface
+                      for a in i.addresses)
+    _ADDRESSES[id(ns), iface] = (ns, found)
+    return found
 
 
 def local_addresses(ns: NetNamespace) -> frozenset[IPv4Address]:
