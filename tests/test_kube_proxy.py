@@ -533,14 +533,26 @@ def _rich() -> tuple[Cluster, KubeProxySettings]:
     return cluster, settings
 
 
-@pytest.mark.parametrize("which", ["two-node", "three-node", "rich"])
+def _large() -> tuple[Cluster, KubeProxySettings]:
+    """1,200 endpoints (large-cluster mode) behind ClusterIP, NodePort and Local LoadBalancer Services."""
+    kinds = [ServiceSpec("ClusterIP", 80, 8080), ServiceSpec("NodePort", 80, 8080),
+             ServiceSpec("LoadBalancer", 80, 8080, external_traffic_policy="Local")]
+    workloads = [Workload(f"app{i:03d}", 3, service=kinds[i % 3]) for i in range(400)]
+    return (build_cluster([("m5.4xlarge", 6)], workloads=workloads, service_cidr="10.100.0.0/16"),
+            KubeProxySettings(session_affinity={"default/app007": 60}))
+
+
+@pytest.mark.parametrize("which", ["two-node", "three-node", "rich", "overall", "large"])
 def test_trusted_construction_equals_validated(which, monkeypatch):
-    """The fast path builds the same objects the validating constructors build."""
-    cluster, settings = _rich() if which == "rich" else (load_sample(which), KubeProxySettings())
-    fast = [kube_proxy_ruleset(cluster, n.name, settings) for n in cluster.nodes]
+    """The fast path builds the same objects (rules, chains, tables) the validating constructors build."""
+    cases = {"rich": _rich, "overall": _overall, "large": _large}
+    cluster, settings = cases[which]() if which in cases else (load_sample(which), KubeProxySettings())
+    nodes = [n.name for n in cluster.nodes][:2]
+    fast = [kube_proxy_ruleset(cluster, n, settings) for n in nodes]
     monkeypatch.setattr(kube_proxy_module, "_TRUSTED", False)
-    slow = [kube_proxy_ruleset(cluster, n.name, settings) for n in cluster.nodes]
+    slow = [kube_proxy_ruleset(cluster, n, settings) for n in nodes]
     assert fast == slow
+    assert [c.name for c in fast[0].table("nat").chains] == [c.name for c in slow[0].table("nat").chains]
     assert [r.text for r in fast[0].rules("nat", "KUBE-SERVICES")] == [r.text for r in slow[0].rules("nat",
                                                                                                      "KUBE-SERVICES")]
 
@@ -560,3 +572,10 @@ def test_rich_cluster_rules():
     assert any("-d 203.0.113.9/32" in line for line in _chain(rs, "nat", "KUBE-SERVICES"))
     dns = chain_name("SVL", "kube-system/kube-dns:dns", "udp")
     assert any(line.endswith(f"-j {dns}") for line in _chain(rs, "nat", "KUBE-SERVICES"))
+
+
+def test_trusted_table_still_checks_jumps():
+    from ekslib.linux.netfilter import Chain, Target
+    bad = [Chain("KUBE-X", rules=(Rule("KUBE-X", target=Target("KUBE-MISSING")),))]
+    with pytest.raises(EkslibError, match="KUBE-MISSING"):
+        kube_proxy_module._table("nat", bad)

@@ -284,6 +284,15 @@ NORMALISATIONS = [
     ("filter", "-A X -p tcp -m tcp -m comment --dport 80 --comment x -j ACCEPT",
      "-A X -p tcp -m tcp --dport 80 -m comment --comment x -j ACCEPT"),
     ("filter", "-A X -j ACCEPT -m comment --comment late", "-A X -m comment --comment late -j ACCEPT"),
+    # getopt_long takes a unique prefix of a long option, among iptables' and the loaded extensions' options
+    ("filter", "-A X --dest 10.0.0.1 --sou 10.0.0.2 --prot tcp --dp 80 -j ACCEPT",
+     "-A X -s 10.0.0.2/32 -d 10.0.0.1/32 -p tcp -m tcp --dport 80 -j ACCEPT"),
+    ("filter", "-A X -m addrtype --dst-t LOCAL --limit-iface-i", "-A X -m addrtype --dst-type LOCAL --limit-iface-in"),
+    ("filter", "-A X -m comment --comm hello", "-A X -m comment --comment hello"),
+    ("filter", "-A X -p tcp --destination-port 80 -m multiport --dports 1,2 -j ACCEPT",
+     "-A X -p tcp -m tcp --dport 80 -m multiport --dports 1,2 -j ACCEPT"),
+    ("nat", "-A X -j DNAT --to 192.168.1.5", "-A X -j DNAT --to-destination 192.168.1.5"),
+    ("nat", "-A X -j SNAT --to-s 1.2.3.4 --random-f", "-A X -j SNAT --to-source 1.2.3.4 --random-fully"),
     # protocols, addresses, interfaces (nft_ipv4_save_rule, save_ipv4_addr, save_iface, proto_to_name)
     ("filter", "-A X -p 6 -j ACCEPT", "-A X -p tcp -j ACCEPT"),
     ("filter", "-A X -p TCP -j ACCEPT", "-A X -p tcp -j ACCEPT"),
@@ -665,6 +674,9 @@ def test_unsupported_pieces_are_named_with_the_line(line, piece, reason):
     ("*filter\n-A INPUT -s 10.0.0.0/255.0.255.0\nCOMMIT\n", 2, "non-contiguous masks"),
     ("*filter\n-A INPUT -s 10.0.0.1 -s 10.0.0.2\nCOMMIT\n", 2, "multiple -s flags not allowed"),
     ("*filter\n-A INPUT -m mark --mark 1 --mark 2\nCOMMIT\n", 2, 'option "--mark" can only be used once'),
+    ("*filter\n-A INPUT -p tcp -m multiport --dports 1,2 --destination-port 80\nCOMMIT\n", 2,
+     'multiport: option "--destination-ports" can only be used once'),  # a getopt prefix of multiport's option
+    ("*filter\n-A INPUT -m mark --ma 1\nCOMMIT\n", 2, "option '--ma' is ambiguous; possibilities: --match --mark"),
     ("*filter\n-A INPUT -m statistic ! --mode random --probability 0.5\nCOMMIT\n", 2, "cannot be inverted"),
     ("*filter\n-A INPUT -m statistic --mode nth --every 3\nCOMMIT\n", 2, '"--every" also requires "--packet"'),
     ("*filter\n-A INPUT -m statistic --mode random --probability 1.5\nCOMMIT\n", 2, "out of range (0-1)"),

@@ -272,10 +272,10 @@ class KubeProxySettings:
 
 # ----------------------------------------------------------------------------------------- fast construction
 
-#: Build the high-volume objects (rules, comments, addresses, jumps) without re-running their constructors'
-#: checks: every field handed to :func:`_make` is already in the form the constructor would store (the tests
-#: build every sample with this off and compare). The checks cost ~20 us an object; a 1,000-Service node has
-#: ~10,000 of them.
+#: Build the high-volume objects (rules, comments, addresses, jumps, chains, tables) without re-running their
+#: constructors' checks: every field handed to :func:`_make` is already in the form the constructor would store
+#: (the tests build samples and a large node with this off and compare). The checks cost up to ~20 us an object
+#: and a 1,000-Service node has ~20,000 objects; the table checks (see :func:`_table`) another ~55 ms.
 _TRUSTED = True
 _TEMPLATES: dict[type, dict[str, Any] | None] = {}
 _UNKNOWN: Any = object()
@@ -310,7 +310,6 @@ class _Parts:
     """Shared, cached pieces of rules (the objects are immutable, so one comment or jump serves many rules)."""
 
     def __init__(self, settings: KubeProxySettings):
-        self.settings = settings
         self.trusted = _TRUSTED
         self._comments: dict[str, Match] = {}
         self._targets: dict[str, Target] = {}
@@ -562,11 +561,30 @@ class _Chains:
             rules.insert(0, rule) if prepend else rules.append(rule)
 
     def ruleset(self) -> Ruleset:
-        """The tables, checked as a whole by ``Table`` (jumps, loops, NAT targets, hooks)."""
         return Ruleset(tuple(
-            Table(name, tuple(_make(Chain, name=chain, policy=policy, counters=counters, rules=tuple(rules))
-                              for chain, (policy, counters, rules) in chains.items()))
+            _table(name, [_make(Chain, name=chain, policy=policy, counters=counters, rules=tuple(rules))
+                          for chain, (policy, counters, rules) in chains.items()])
             for name, chains in self.tables.items()))
+
+
+def _table(name: str, chains: list[Chain]) -> Table:
+    """``Table(name, chains)``. Trusted, only its cheapest check is made -- every jump goes to a chain of the table
+    -- and the chains are put in its order (built-in chains in hook order, then user chains by name): its checks of
+    loops and NAT hooks walk the whole graph of chains, ~55 ms for a 1,000-Service node, and hold here by
+    construction (kube-proxy's chains jump only to its own, DNAT only below KUBE-SERVICES, MASQUERADE only in
+    KUBE-POSTROUTING). The tests build every sample both ways and compare."""
+    if not _TRUSTED or _template(Table) is None:
+        return Table(name, tuple(chains))
+    by_name = {c.name: c for c in chains}
+    for chain in chains:
+        for rule in chain.rules:
+            target = rule.target
+            if target is not None and target.name not in by_name and target.is_jump:
+                raise EkslibError(f"table {name}: rule {rule.text!r} jumps to a chain that is not in the table")
+    builtins = BUILTIN_CHAINS[name]
+    ordered = [by_name.get(b) or Chain(b, "ACCEPT") for b in builtins]
+    ordered += sorted((c for c in chains if c.name not in builtins), key=lambda c: c.name.encode())
+    return _make(Table, name=name, chains=tuple(ordered))
 
 
 def _jump(p: _Parts, chain: str, target: str, comment: str, new_only: bool) -> Rule:

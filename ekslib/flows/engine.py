@@ -181,7 +181,7 @@ class Tracer:
     def node_send(self, view: NodeView, packet: Packet):
         """A packet a process of the node sends (the node itself, or a host-network pod)."""
         zone = view.zone
-        where = Where(zone, "", "OUTPUT", "", "routing")
+        where = Where(zone, "", "routing")
         decision = self._route(view, packet, where)
         if not decision.reachable:
             return _Result(False, f"no route to {packet.dst.ip} on {zone}")
@@ -193,7 +193,7 @@ class Tracer:
             mark, dst = packet.mark, packet.dst
             verdict = run_hook(walk, "OUTPUT", packet, ("mangle", "nat", "filter"))
             if verdict == "ACCEPT" and (packet.mark != mark or packet.dst != dst):
-                decision = self._route(view, packet, Where(zone, "", "OUTPUT", "", "reroute"))
+                decision = self._route(view, packet, Where(zone, "", "routing", "", "reroute"))
         self._finish(walk)
         if verdict != "ACCEPT":
             return self._drop(verdict, zone)
@@ -334,7 +334,8 @@ class Tracer:
             self.hop(where, "drop", packet, rule=r.text(), action="DROP")
             return _Result(False, f"no ENI in the VPC holds {packet.dst.ip}: nothing receives it")
         if r.target == "pcx":
-            return self._outside(packet, Where("peering connection"))
+            self.hop(Where("peering connection"), "vpc-route", packet, rule=r.text(), action="across the peering")
+            return self._outside(packet)
         if r.target == "nat":
             return self.nat_gateway_out(packet)
         return self.igw_out(packet)
@@ -354,7 +355,7 @@ class Tracer:
             self.hop(where, "internet-gateway", packet, action="1:1 NAT", rewrite=rewrite, changed=("src",))
         else:
             self.hop(where, "internet-gateway", packet, action="forward (already public)")
-        return self._outside(packet, Where("internet"))
+        return self._outside(packet)
 
     def nat_gateway_out(self, packet: Packet):
         nat = self.world.fabric.nat_gateway
@@ -371,10 +372,10 @@ class Tracer:
                  rule=conn.entry().text())
         return self.igw_out(packet)
 
-    def _outside(self, packet: Packet, where: Where):
+    def _outside(self, packet: Packet):
         fabric = self.world.fabric
         name = fabric.host_name(packet.dst.ip) or f"host {packet.dst.ip}"
-        return self._deliver(Endpoint("outside", name, Address(packet.dst.ip)), packet, where)
+        return self._deliver(Endpoint("outside", name, Address(packet.dst.ip)), packet, Where(name))
 
     def outside_send(self, packet: Packet, origin: str):
         """A packet from a host outside the VPC (the internet, or the peered VPC)."""
@@ -406,6 +407,7 @@ class Tracer:
                 return self.vpc_route(self.world.cluster.subnet(eni.subnet_id), packet)
         if self.world.cluster.vpc.contains(packet.dst.ip) and origin.startswith("peered"):
             kind, eni = fabric.holder(packet.dst.ip)
+            self.hop(Where("peering connection"), "vpc-route", packet, action="across the peering")
             if kind == "eni":
                 return self.vpc_route(self.world.cluster.subnet(eni.subnet_id), packet)
         self.hop(Where("internet"), "drop", packet, action="DROP")

@@ -114,7 +114,9 @@ class Hop:
 
     ``rule`` is the acting rule's text (``-A KUBE-SERVICES ...``, ``512: from all to 10.0.1.5 lookup main``,
     ``default via 192.168.0.1 dev eth0``); ``rewrite`` says what changed (``dst 10.100.0.10:53 -> 192.168.1.5:53``)
-    and ``changed`` which fields (``src``, ``dst``, ``mark``).
+    and ``changed`` which fields (``src``, ``dst``, ``mark`` of the packet, ``ctmark`` of its connection).
+    ``where.device`` is the interface the packet came in by while it is inside a node (the way out is in the
+    route hop), and the device it leaves by on ``eni``, ``veth`` and tunnel hops.
     """
 
     step: int

@@ -304,13 +304,14 @@ def _act(walk: Walk, hook: str, table: str, chain: str, rule: Rule, packet: Pack
         text = []
         if new_ctmark != ctmark:
             text.append(f"ctmark {ctmark:#x} -> {new_ctmark:#x}")
-        if mark != packet.mark:
+        mark_changed = mark != packet.mark
+        if mark_changed:
             text.append(f"mark {packet.mark:#x} -> {mark:#x}")
         packet.mark = mark
         if packet.conn is not None:
             packet.conn.mark = new_ctmark
-        walk.record(hook, table, chain, rule, packet, "CONNMARK " + o.mode, "; ".join(text),
-                    ("mark",) if text else ())
+        changed = (("ctmark",) if new_ctmark != ctmark else ()) + (("mark",) if text and mark_changed else ())
+        walk.record(hook, table, chain, rule, packet, "CONNMARK " + o.mode, "; ".join(text), changed)
         return "CONTINUE"
     if isinstance(o, DnatOptions):
         new = Address(o.to.min_ip or packet.dst.ip, o.to.ports.first if o.to.ports else packet.dst.port)

@@ -825,11 +825,16 @@ _MATCH_EXTS: dict[str, type[_Ext]] = {
     "state": _StateExt, "recent": _RecentExt, "multiport": _MultiportExt}
 _TARGET_EXTS: dict[str, type[_Ext]] = {"DNAT": _NatExt, "SNAT": _NatExt, "MASQUERADE": _NatExt,
                                        "MARK": _MarkTargetExt, "CONNMARK": _ConnmarkTargetExt, "REJECT": _RejectExt}
-_BASE = {"-s": "source", "--source": "source", "--src": "source", "-d": "destination", "--destination": "destination",
-         "--dst": "destination", "-i": "in_iface", "--in-interface": "in_iface", "-o": "out_iface",
-         "--out-interface": "out_iface", "-p": "protocol", "--protocol": "protocol", "-m": "match",
-         "--match": "match", "-j": "jump", "--jump": "jump", "-g": "goto", "--goto": "goto"}
-_BASE_FLAGS = {"source": "-s", "destination": "-d", "in_iface": "-i", "out_iface": "-o", "protocol": "-p"}
+# getopt's table of iptables' own long options (``original_opts``, iptables/xtables.c), by short letter; the
+# rule options this model reads are -s -d -i -o -p -m -j -g.
+_BASE_LONG = {
+    "append": "A", "delete": "D", "check": "C", "insert": "I", "replace": "R", "list": "L", "list-rules": "S",
+    "flush": "F", "zero": "Z", "new-chain": "N", "delete-chain": "X", "rename-chain": "E", "policy": "P",
+    "source": "s", "destination": "d", "src": "s", "dst": "d", "protocol": "p", "in-interface": "i", "jump": "j",
+    "table": "t", "match": "m", "numeric": "n", "out-interface": "o", "verbose": "v", "wait": "w",
+    "wait-interval": "W", "exact": "x", "fragments": "f", "version": "V", "help": "h", "line-numbers": "0",
+    "modprobe": "M", "set-counters": "c", "goto": "g", "ipv4": "4", "ipv6": "6"}
+_BASE_FIELDS = {"s": "source", "d": "destination", "i": "in_iface", "o": "out_iface", "p": "protocol"}
 _SUPPORTED_TEXT = (f"supported matches: {', '.join(SUPPORTED_MATCHES)}; supported targets: "
                    f"{', '.join(SUPPORTED_TARGETS)} and jumps (-j/-g) to user chains")
 
@@ -866,68 +871,74 @@ def _parse_words(tokens: list[Token]) -> tuple[str, str, int | None, Rule]:
             continue
         if not word.startswith("-") or word == "-":
             raise NetfilterError(f"Bad argument `{word}'")
-        if word in _BASE:
-            kind = _BASE[word]
-            if i + 1 >= len(tokens):
-                raise NetfilterError(f'option "{word}" requires an argument')
-            arg = tokens[i + 1].text
-            i += 2
-            if kind in _BASE_FLAGS:
-                if kind in fields:
-                    raise NetfilterError(f"multiple {_BASE_FLAGS[kind]} flags not allowed")
-                if kind in ("source", "destination"):
-                    if "," in arg:
-                        raise NetfilterError(f"address lists ({arg}) are not supported: write one rule per address")
-                    fields[kind] = parse_address(arg, invert)
-                elif kind == "protocol":
-                    fields[kind] = parse_protocol(arg, invert)
-                else:
-                    fields[kind] = InterfaceMatch(arg, invert)
-            elif invert:
-                raise NetfilterError(f"unexpected ! flag before {word}")
-            elif kind == "match":
-                if arg not in _MATCH_EXTS:
-                    raise NetfilterError(f"unsupported match '{arg}'")
-                for item in loaded:
-                    item.completed = item.completed or (not item.is_target and item.ext.name == arg)
-                loaded.append(_Loaded(_MATCH_EXTS[arg](arg)))
-            else:
-                if target is not None or target_ext is not None:
-                    raise NetfilterError("multiple -j flags not allowed")
-                if kind == "goto" and arg in SUPPORTED_TARGETS:
-                    raise NetfilterError(f"-g {arg}: goto needs a user chain")
-                if arg in _TARGET_EXTS:
-                    target_ext = _Loaded(_TARGET_EXTS[arg](arg), is_target=True)
-                    loaded.append(target_ext)
-                elif arg in UNSUPPORTED_TARGETS:
-                    raise NetfilterError(f"unsupported target '{arg}'")
-                else:
-                    target = Target(arg, goto=kind == "goto")
-            invert = False
-            continue
-        if not word.startswith("--"):
-            raise NetfilterError(f"unknown option \"{word}\" (short options other than -s -d -i -o -p -m -j -g and "
-                                 "-A/-I are not supported)")
-        spelling = word[2:]
-        owner = _owner(spelling, loaded)
         proto = fields.get("protocol")
-        if owner is None and proto is not None and not proto_used:
-            proto_used = True  # load_proto (iptables/xshared.c): -p tcp --dport 80 loads -m tcp implicitly
-            name = protocol_name(proto.number)
-            if name in PORT_PROTOCOLS and (spelling in _PortExt.OPTIONS
-                                           or spelling in _PortExt.UNSUPPORTED_BY_MODULE[name]):
-                loaded.append(_Loaded(_PortExt(name)))
-                owner = loaded[-1] if spelling in _PortExt.OPTIONS else None
-        if owner is None:
-            raise _unknown_option(word, loaded, proto)
-        opt = owner.ext.OPTIONS[spelling]
-        arg = ""
-        if opt[1]:
-            if i + 1 >= len(tokens):
-                raise NetfilterError(f'option "{word}" requires an argument')
-            arg = tokens[i + 1].text
-        owner.ext.feed(spelling, arg, invert)
-        invert, i = False, i + (2 if opt[1] else 1)
+        if word.startswith("--"):
+            hit = _resolve(word[2:], loaded)
+            if hit is None and proto is not None and not proto_used:
+                proto_used = True  # load_proto (iptables/xshared.c): -p tcp --dport 80 loads -m tcp implicitly
+                name = protocol_name(proto.number)
+                if name in PORT_PROTOCOLS:
+                    loaded.append(_Loaded(_PortExt(name)))
+                    hit = _resolve(word[2:], loaded)
+            if hit is None:
+                raise _unknown_option(word, loaded, proto)
+            owner, spelling = hit
+        elif len(word) == 2:
+            owner, spelling = None, word[1]
+        else:
+            raise NetfilterError(f'unknown option "{word}" (short options are not supported run together)')
+        if owner is not None:  # an option of a match or target
+            opt = owner.ext.OPTIONS.get(spelling)
+            if opt is None:
+                raise NetfilterError(f"unsupported option --{spelling} of {owner.ext.name}: it supports "
+                                     f"{', '.join('--' + o for o in owner.ext.OPTIONS)}")
+            arg = ""
+            if opt[1]:
+                if i + 1 >= len(tokens):
+                    raise NetfilterError(f'option "{word}" requires an argument')
+                arg = tokens[i + 1].text
+            owner.ext.feed(spelling, arg, invert)
+            invert, i = False, i + (2 if opt[1] else 1)
+            continue
+        if spelling not in "sdiopmjg":
+            raise NetfilterError(f'unsupported option "{word}": in a rule this model reads -s -d -i -o -p -m -j -g')
+        if i + 1 >= len(tokens):
+            raise NetfilterError(f'option "{word}" requires an argument')
+        arg = tokens[i + 1].text
+        i += 2
+        if spelling in _BASE_FIELDS:
+            kind = _BASE_FIELDS[spelling]
+            if kind in fields:
+                raise NetfilterError(f"multiple -{spelling} flags not allowed")
+            if kind in ("source", "destination"):
+                if "," in arg:
+                    raise NetfilterError(f"address lists ({arg}) are not supported: write one rule per address")
+                fields[kind] = parse_address(arg, invert)
+            elif kind == "protocol":
+                fields[kind] = parse_protocol(arg, invert)
+            else:
+                fields[kind] = InterfaceMatch(arg, invert)
+        elif invert:
+            raise NetfilterError(f"unexpected ! flag before {word}")
+        elif spelling == "m":
+            if arg not in _MATCH_EXTS:
+                raise NetfilterError(f"unsupported match '{arg}'")
+            for item in loaded:
+                item.completed = item.completed or (not item.is_target and item.ext.name == arg)
+            loaded.append(_Loaded(_MATCH_EXTS[arg](arg)))
+        else:
+            if target is not None or target_ext is not None:
+                raise NetfilterError("multiple -j flags not allowed")
+            if spelling == "g" and arg in SUPPORTED_TARGETS:
+                raise NetfilterError(f"-g {arg}: goto needs a user chain")
+            if arg in _TARGET_EXTS:
+                target_ext = _Loaded(_TARGET_EXTS[arg](arg), is_target=True)
+                loaded.append(target_ext)
+            elif arg in UNSUPPORTED_TARGETS:
+                raise NetfilterError(f"unsupported target '{arg}'")
+            else:
+                target = Target(arg, goto=spelling == "g")
+        invert = False
     if invert:
         raise NetfilterError("a trailing ! negates nothing")
     matches = tuple(Match(item.ext.name, item.ext.build()) for item in loaded if not item.is_target)
@@ -936,19 +947,35 @@ def _parse_words(tokens: list[Token]) -> tuple[str, str, int | None, Rule]:
     return command, chain, position, Rule(chain, matches=matches, target=target, **fields)
 
 
-def _owner(spelling: str, loaded: list[_Loaded]) -> _Loaded | None:
-    """Which loaded match or target an option goes to. Each extension's options are merged into getopt's table
-    once, at its first load, newest first (``command_match``/``xtables_merge_options``); ``command_default``
-    then hands the option to that extension's newest instance. So in ``-m connmark --mark 1 -m mark --mark 2
-    -m connmark --mark 3`` the last ``--mark`` goes to ``mark``, as iptables reads it."""
+def _resolve(name: str, loaded: list[_Loaded]) -> tuple[_Loaded | None, str] | None:
+    """Which option ``--name`` is, as glibc's ``getopt_long`` finds it in iptables' merged option table:
+    iptables' own options first, then each loaded extension's, newest first -- an extension's options are merged
+    once, at its first load (``command_match``, iptables/xshared.c; ``xtables_merge_options``). An exact name
+    wins, else a unique prefix (``--to`` for ``--to-destination``; ``--destination-port`` before ``-m tcp`` is
+    loaded is multiport's ``--destination-ports``). ``command_default`` hands the option to the newest instance
+    of that extension. Returns (instance or None for iptables' own options, full name), or None if unknown."""
     first_loads: list[_Loaded] = []
     for item in loaded:
         if all(other.ext.name != item.ext.name for other in first_loads):
             first_loads.append(item)
-    merged = next((item for item in reversed(first_loads) if spelling in item.ext.OPTIONS), None)
-    if merged is None:
-        return None
-    return next(item for item in reversed(loaded) if item.ext.name == merged.ext.name and not item.completed)
+    table: list[tuple[str, _Loaded | None, str]] = [(n, None, short) for n, short in _BASE_LONG.items()]
+    for item in reversed(first_loads):
+        table += [(n, item, opt[0]) for n, opt in item.ext.OPTIONS.items()]
+        table += [(n, item, n) for n in item.ext.UNSUPPORTED]
+    found = next((entry for entry in table if entry[0] == name), None)
+    if found is None:
+        candidates = [entry for entry in table if entry[0].startswith(name)]
+        if not candidates:
+            return None
+        if len({(id(owner), key) for _, owner, key in candidates}) > 1:
+            raise NetfilterError(f"option '--{name}' is ambiguous; possibilities: "
+                                 f"{' '.join('--' + n for n, _, _ in candidates)}")
+        found = candidates[0]
+    spelling, owner, key = found
+    if owner is None:
+        return None, key
+    newest = next(item for item in reversed(loaded) if item.ext.name == owner.ext.name and not item.completed)
+    return newest, spelling
 
 
 def _unknown_option(word: str, loaded: list[_Loaded], proto: ProtocolMatch | None) -> NetfilterError:
