@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 from ekslib.cluster.model import Cluster, Eni, Node, Pod
 from ekslib.dataplane.settings import VpcCniSettings
@@ -78,6 +78,8 @@ class Tracer:
     translations: list[str] = field(default_factory=list)
     evaluated: int = 0
     direction: str = "request"
+    lb_target: str | None = None
+    notes: list[str] = field(default_factory=list)
     _steps: int = 0
 
     def step(self) -> int:
@@ -165,7 +167,10 @@ class Tracer:
             return _Result(False, f"no route to {packet.dst.ip} on {zone}")
         if decision.local:
             walk = self._walk(view, in_iface=iface)
-            verdict = run_hook(walk, "INPUT", packet)
+            verdict = run_hook(walk, "INPUT", packet, ("mangle", "filter"))
+            if verdict == "ACCEPT":  # a reply to a local process: its source restored at LOCAL_IN (nat, +100)
+                self._undo_nat(view, packet, Where(zone, iface, "INPUT", "nat"), "src")
+                verdict = run_hook(walk, "INPUT", packet, ("nat",))
             self._finish(walk)
             if verdict != "ACCEPT":
                 return self._drop(verdict, zone)
@@ -290,9 +295,12 @@ class Tracer:
         where = Where(f"pod {pod.key}", "eth0")
         self.hop(where, "send", packet, action="send")
         decision = route(ns, packet.dst.ip, src=packet.src.ip)
-        self.hop(where, "route", packet, rule=decision.text(), action=f"out of {decision.device}")
+        self.hop(where, "route", packet, rule=decision.text(),
+                 action="local delivery" if decision.local else f"out of {decision.device}")
         if not decision.reachable:
             return _Result(False, f"no route in pod {pod.key}")
+        if decision.local:  # to the pod's own address: it never leaves the pod's namespace
+            return self._deliver(Endpoint("pod", pod.key, Address(packet.dst.ip), pod.node), packet, where)
         neigh = next((n for n in ns.neighbours if n.address == decision.gateway), None)
         if neigh is not None:
             self.hop(where, "neighbour", packet, rule=neigh.text(), action=f"to {neigh.lladdr}")
@@ -311,7 +319,62 @@ class Tracer:
                                   f"not hold {packet.src.ip}, so the VPC drops the packet")
         self.hop(where, "src-dst-check", packet, rule="EC2 source/destination check",
                  action=f"{eni.id} holds {packet.src.ip}: pass")
+        for lb in self.world.fabric.load_balancers.values():
+            conn, direction = self.table(f"LB {lb.service}").find(packet.protocol, packet.src, packet.dst)
+            if conn is not None and direction == "reply":
+                # the VPC returns a load-balanced flow through its load balancer (NLB client IP preservation)
+                return self.load_balancer(lb, packet, steered=True)
         return self.vpc_route(self.world.cluster.subnet(eni.subnet_id), packet)
+
+    def load_balancer(self, lb, packet: Packet, steered: bool = False):
+        """A packet at a load balancer: a new flow goes to a healthy target (DNAT, and SNAT to the load balancer's
+        own address unless it keeps the client's), a reply is translated back."""
+        where = Where(lb.label, "", "", "", lb.scheme)
+        table = self.table(f"LB {lb.service}")
+        conn, direction = table.find(packet.protocol, packet.src, packet.dst)
+        subnet = self.world.cluster.subnet_of_address(lb.private_ips[0])
+        if conn is not None and direction == "reply":
+            conn.seen_reply = True
+            old = f"{packet.src} -> {packet.dst}"
+            packet.src, packet.dst = conn.original_dst, conn.original_src
+            rewrite = f"{old} becomes {packet.src} -> {packet.dst}"
+            self.translations.append(f"{lb.label}, reply: {rewrite}")
+            self.hop(where, "load-balancer", packet, action="reply through the load balancer" +
+                     (" (steered back by the VPC)" if steered else ""), rewrite=rewrite, changed=("src", "dst"))
+            return self.vpc_route(subnet, packet)
+        if packet.dst.ip not in lb.private_ips or packet.dst.port != lb.port:
+            self.hop(where, "drop", packet, action="DROP", rule=f"listener {lb.protocol.upper()}:{lb.port}")
+            return _Result(False, f"{lb.label} has no listener on {packet.dst}")
+        healthy = [tg for tg in lb.targets if tg.healthy] or list(lb.targets)  # all unhealthy: NLBs fail open
+        for tg in lb.targets:
+            self.notes.append(f"{lb.label} health check of {tg.address}:{tg.port}: {tg.check}")
+        if not healthy:
+            self.hop(where, "drop", packet, action="DROP", rule="no registered target")
+            return _Result(False, f"{lb.label} has no target")
+        wanted = self.lb_target
+        preferred = [tg for tg in healthy if wanted is not None and wanted in (str(tg.address), tg.node)]
+        target = (preferred or healthy)[0] if preferred else healthy[self.rng.randrange(len(healthy))]
+        for tg in healthy:
+            self.probabilities[f"{lb.label} -> {tg.address}:{tg.port}"] = 1 / len(healthy)
+        conn = table.new(packet.protocol, packet.src, packet.dst)
+        new_dst = Address(target.address, target.port)
+        new_src = packet.src if lb.preserve_client_ip else Address(lb.private_ips[0],
+                                                                   self.rng.randint(1024, 65535))
+        rewrite = f"dst {packet.dst} -> {new_dst}"
+        if new_src != packet.src:
+            rewrite += f"; src {packet.src} -> {new_src}"
+        packet.dst, packet.src = new_dst, new_src
+        conn.dnat(new_dst)
+        conn.snat(new_src)
+        how = "proxy: a new connection to" if lb.proxy else "to"
+        keeps = "keeps the client's address" if lb.preserve_client_ip else "from its own address"
+        self.translations.append(f"{lb.label}: {rewrite}")
+        self.hop(where, "load-balancer", packet, action=f"{how} target {new_dst} ({keeps})", rewrite=rewrite,
+                 changed=("dst",) if new_src == conn.original_src else ("src", "dst"),
+                 rule=f"listener {lb.protocol.upper()}:{lb.port}; healthy: "
+                      + ", ".join(f"{tg.address}:{tg.port}" for tg in healthy),
+                 note="; ".join(f"{tg.address}: {tg.check}" for tg in lb.targets))
+        return self.vpc_route(subnet, packet)
 
     def vpc_route(self, subnet, packet: Packet):
         fabric = self.world.fabric
@@ -328,6 +391,8 @@ class Tracer:
                 self.hop(Where("vpc", eni.id), "src-dst-check", packet, rule="EC2 source/destination check",
                          action=f"{eni.id} holds {packet.dst.ip}: deliver to {eni.interface} of {eni.node}")
                 return self.node_in(view, eni.interface, packet)
+            if kind == "load-balancer":
+                return self.load_balancer(fabric.load_balancer_at(packet.dst.ip), packet)
             if kind == "control-plane":
                 return self._deliver(Endpoint("outside", "EKS control plane", Address(packet.dst.ip)), packet,
                                      Where("EKS control plane ENI"))
@@ -400,11 +465,14 @@ class Tracer:
         if private is not None:
             rewrite = f"dst {packet.dst} -> {packet.dst.with_ip(private)}"
             packet.dst = packet.dst.with_ip(private)
+            self.translations.append(f"internet gateway: {rewrite}")
             self.hop(Where("internet gateway"), "internet-gateway", packet, action="1:1 NAT", rewrite=rewrite,
                      changed=("dst",))
             kind, eni = fabric.holder(private)
             if kind == "eni":
                 return self.vpc_route(self.world.cluster.subnet(eni.subnet_id), packet)
+            if kind == "load-balancer":
+                return self.load_balancer(fabric.load_balancer_at(private), packet)
         if self.world.cluster.vpc.contains(packet.dst.ip) and origin.startswith("peered"):
             kind, eni = fabric.holder(packet.dst.ip)
             self.hop(Where("peering connection"), "vpc-route", packet, action="across the peering")
@@ -452,7 +520,11 @@ def resolve(world: World, what: str) -> Endpoint:
         node = next((n for n in cluster.nodes if n.address == address.ip), None)
         if node is not None:
             return Endpoint("node", node.name, address, node.name)
-        name = world.fabric.host_name(address.ip) or f"host {address.ip}"
+        lb = world.fabric.load_balancer_at(world.fabric.private_ip_of(address.ip) or address.ip)
+        service = cluster.address_info(address.ip).service if cluster.service_cidr.overlaps(
+            IPv4Network(f"{address.ip}/32")) else ""
+        name = (world.fabric.host_name(address.ip) or (lb.label if lb else "")
+                or (f"service {service}" if service else f"host {address.ip}"))
         return Endpoint("outside" if not cluster.vpc.contains(address.ip) else "address", name, address)
     names = [p.key for p in cluster.pods] + [n.name for n in cluster.nodes] + list(world.fabric.hosts)
     hint = suggest(text, names, n=3)
@@ -472,7 +544,8 @@ def _pod_endpoint(pod: Pod, world: World) -> Endpoint:
 
 def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "tcp", port: int | None = None,
           rules: dict[str, Ruleset | str] | None = None, seed: int = 0, cni: VpcCniSettings | None = None,
-          endpoint: str | None = None, scenario: str = "", overlay: bool = False) -> Flow:
+          endpoint: str | None = None, scenario: str = "", overlay: bool = False,
+          target: str | None = None) -> Flow:
     """Follow a packet from ``source`` to ``destination`` and its reply back, hop by hop.
 
     ``source``/``destination``: a pod ``namespace/name``, a node name, an outside host (``internet``,
@@ -481,7 +554,8 @@ def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "t
     ``iptables-save`` text) that replace the generated ones; ``cni`` are the VPC CNI's settings; ``endpoint``
     (an address) makes a random endpoint choice land there, where the rules allow it; ``seed`` seeds every random
     choice (endpoint, source ports); ``overlay=True`` traces the same pods under flannel's VXLAN overlay instead
-    of the VPC CNI (:mod:`ekslib.dataplane.overlay`), for contrast.
+    of the VPC CNI (:mod:`ekslib.dataplane.overlay`), for contrast; ``target`` (a node name or address) makes a
+    load balancer pick that target when it is healthy.
 
     A packet nobody receives is not an exception: the Flow says ``delivered=False`` and why.
     """
@@ -499,7 +573,7 @@ def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "t
         raise EkslibError(f"two destination ports: {destination!r} and port={port}")
     sport = rng.randint(*EPHEMERAL_PORTS)
     prefer = Address.parse(endpoint).ip if endpoint is not None else None
-    tracer = Tracer(world, protocol, rng, prefer)
+    tracer = Tracer(world, protocol, rng, prefer, lb_target=target)
     packet = Packet(src.address.with_port(sport), dst.address.with_port(dport), protocol)
     try:
         result = _send(tracer, src, packet)
@@ -521,7 +595,8 @@ def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "t
     return Flow(src.label, dst.label if dst.kind != "address" else str(dst.address.ip), protocol, request_hops,
                 result.delivered, result.reason, result.seen_src, result.seen_dst,
                 result.receiver.label if result.receiver else "", reply_flow, entries, tuple(tracer.translations),
-                dict(sorted(tracer.probabilities.items())), tracer.evaluated, scenario)
+                dict(sorted(tracer.probabilities.items())), tracer.evaluated, scenario,
+                tuple(dict.fromkeys(tracer.notes)))
 
 
 def _send(tracer: Tracer, origin: Endpoint, packet: Packet) -> _Result:

@@ -237,6 +237,14 @@ class Flow:
         """``conntrack -L`` for every zone (or one): the entries this flow made."""
         return "\n".join(e.text() for e in self.conntrack if zone is None or e.zone == zone)
 
+    @property
+    def reply_accepted(self) -> bool:
+        """True when a reply reached the client *from the address and port it connected to*: a TCP client drops
+        (and its connection times out on) a reply from anywhere else, as in the load balancer hairpin."""
+        if self.reply is None or not self.reply.delivered or not self.hops:
+            return False
+        return self.reply.seen_source == self.hops[0].dst and self.reply.seen_destination == self.hops[0].src
+
     def summary(self) -> str:
         """Two or three sentences: delivered or not (and why), what the receiver saw, where translations were."""
         if not self.delivered:
@@ -250,4 +258,7 @@ class Flow:
             text += (" The reply comes back" if self.reply.delivered else
                      f" The reply is dropped ({self.reply.drop_reason})") + (
                 f" from {self.reply.seen_source}." if self.reply.delivered else ".")
+            if self.reply.delivered and not self.reply_accepted:
+                text += (f" But the client connected to {self.hops[0].dst}: it drops a reply from "
+                         f"{self.reply.seen_source}, and the connection times out.")
         return text

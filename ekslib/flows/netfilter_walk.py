@@ -241,7 +241,8 @@ def _walk_chain(walk: Walk, hook: str, table: str, chain: str, packet: Packet, d
     if depth > MAX_DEPTH:
         return _verdict("DROP", None, f"chains call each other more than {MAX_DEPTH} deep")
     reach = 1.0  # chance that a packet entering the chain gets this far (random draws before this rule)
-    for rule in walk.ruleset.rules(table, chain):
+    rules = walk.ruleset.rules(table, chain)
+    for index, rule in enumerate(rules):
         walk.evaluated += 1
         hit = _matches(walk, rule, packet)
         if hit is False:
@@ -260,6 +261,7 @@ def _walk_chain(walk: Walk, hook: str, table: str, chain: str, packet: Packet, d
             reach *= 1 - p
             if not fire:
                 continue
+            _branches_not_taken(walk, table, rules[index + 1:], packet, chance, reach)
         elif target is not None and target.is_jump and reach < 1.0:
             endpoint = _dnat_target(walk, table, target.name)
             label = str(endpoint) if endpoint is not None else target.name
@@ -271,6 +273,22 @@ def _walk_chain(walk: Walk, hook: str, table: str, chain: str, packet: Packet, d
             continue
         return result
     return None
+
+
+def _branches_not_taken(walk: Walk, table: str, rules: tuple[Rule, ...], packet: Packet, chance: float,
+                        reach: float) -> None:
+    """The chances of the random branches after the one a draw took, so the flow reports every endpoint's."""
+    for rule in rules:
+        hit = _matches(walk, rule, packet)
+        if hit is False or rule.target is None or not rule.target.is_jump:
+            continue
+        p = (hit.probability if not hit.negated else 1 - hit.probability) if isinstance(hit, StatisticOptions) else 1.0
+        endpoint = _dnat_target(walk, table, rule.target.name)
+        label = str(endpoint) if endpoint is not None else rule.target.name
+        walk.probabilities[label] = walk.probabilities.get(label, 0.0) + chance * reach * p
+        reach *= 1 - p
+        if reach <= 0:
+            return
 
 
 def _act(walk: Walk, hook: str, table: str, chain: str, rule: Rule, packet: Packet, depth: int,

@@ -42,6 +42,51 @@ def scenario_cluster(subnet: str = "private") -> Cluster:
                          name=f"study-{subnet}", private_networking=subnet == "private")
 
 
+#: The Services scenarios' cluster: two t3.medium and a t3.small, so that the NodePort service ``default/api`` has
+#: one pod on a primary ENI, one on the t3.small's secondary ENI, and a node without any (as has ``default/web``).
+SERVICE_NODE_GROUPS = (NodeGroup("t3.medium", 2, name="workers"), NodeGroup("t3.small", 1, name="small"))
+
+
+@functools.lru_cache(maxsize=32)
+def service_cluster(subnet: str = "public", *, external_traffic_policy: str = "Cluster",
+                    lb_traffic_policy: str = "Local", kind: str = "nlb", target_type: str = "instance",
+                    preserve_client_ip: bool | None = None, scheme: str = "internet-facing",
+                    protocol: str = "TCP") -> Cluster:
+    """The Services scenarios' cluster: ``default/web`` behind a load balancer (``kind`` "nlb" made by the AWS
+    Load Balancer Controller, or "clb" by the in-tree provider; the annotations say which, as they do on EKS),
+    ``default/api`` a NodePort (30080), ``default/backend`` a ClusterIP."""
+    from dataclasses import replace
+
+    for name, value, valid in (("subnet", subnet, ("private", "public")),
+                               ("external_traffic_policy", external_traffic_policy, ("Cluster", "Local")),
+                               ("lb_traffic_policy", lb_traffic_policy, ("Cluster", "Local")),
+                               ("kind", kind, ("nlb", "clb")), ("target_type", target_type, ("instance", "ip")),
+                               ("scheme", scheme, ("internet-facing", "internal")),
+                               ("protocol", protocol.upper(), ("TCP", "UDP"))):
+        if value not in valid:
+            raise EkslibError(f"{name}={value!r}: one of {', '.join(valid)}")
+    workloads = (
+        Workload("web", 2, service=ServiceSpec("LoadBalancer", 80, 8080, protocol.upper(),
+                                               external_traffic_policy=lb_traffic_policy)),
+        Workload("backend", 6, service=ServiceSpec("ClusterIP", 80, 8080)),
+        Workload("api", 2, service=ServiceSpec("NodePort", 8080, 8080, node_port=30080,
+                                               external_traffic_policy=external_traffic_policy)),
+    )
+    cluster = build_cluster(SERVICE_NODE_GROUPS, workloads=workloads, seed=1, name=f"services-{subnet}",
+                            private_networking=subnet == "private")
+    if kind == "clb":
+        notes = {}
+    else:
+        notes = {"service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                 "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": target_type,
+                 "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme}
+        if preserve_client_ip is not None:
+            notes["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"] = (
+                f"preserve_client_ip.enabled={str(preserve_client_ip).lower()}")
+    services = tuple(replace(s, annotations=notes) if s.key == "default/web" else s for s in cluster.services)
+    return replace(cluster, services=services)
+
+
 def _vpc_pods(cluster: Cluster) -> list[Pod]:
     return [p for p in cluster.pods if not p.host_network]
 
@@ -88,6 +133,46 @@ def _host_network_egress(cluster: Cluster, destination: str = "internet", **kw: 
     return host.key, destination
 
 
+def _pod_to_service(cluster: Cluster, hairpin: bool = False, host_network: bool = False,
+                    destination: str | None = None, **kw: Any) -> tuple[str, str]:
+    svc = cluster.service("default", "backend")
+    target = destination or f"{svc.cluster_ip}:{svc.ports[0].port}"
+    if host_network:
+        return next(p for p in cluster.pods if p.host_network).key, target
+    if hairpin:
+        return next(p for p in _vpc_pods(cluster) if p.name.startswith("backend-")).key, target
+    return next(p for p in _vpc_pods(cluster) if not p.name.startswith("backend-")).key, target
+
+
+def _api_pods(cluster: Cluster) -> list[Pod]:
+    return [p for p in _vpc_pods(cluster) if p.name.startswith("api-")]
+
+
+def _nodeport(cluster: Cluster, local_endpoint: bool = True, secondary_eni: bool = False,
+              subnet: str = "public", **kw: Any) -> tuple[str, str]:
+    from ekslib.flows.vpc import VpcFabric
+
+    pods = [p for p in _api_pods(cluster) if cluster.eni(p.eni_id).is_primary != secondary_eni]
+    if not pods:
+        raise EkslibError("no api pod on a " + ("secondary" if secondary_eni else "primary") + " ENI")
+    with_api = {p.node for p in _api_pods(cluster)}
+    node = pods[0].node if local_endpoint else next(n.name for n in cluster.nodes if n.name not in with_api)
+    address = cluster.node(node).address
+    public = VpcFabric.of(cluster).public_ips.get(address)
+    client = "client" if public is not None else "peered-vpc"
+    return client, f"{public or address}:30080"
+
+
+def _loadbalancer(cluster: Cluster, hairpin: bool = False, **kw: Any) -> tuple[str, str]:
+    from ekslib.flows.vpc import VpcFabric
+
+    lb = VpcFabric.of(cluster).load_balancer("default/web")
+    if hairpin:
+        pod = next(p for p in _vpc_pods(cluster) if p.name.startswith("web-"))
+        return pod.key, f"{lb.private_ips[0]}:{lb.port}"
+    return "client", f"{lb.public_ip or lb.private_ips[0]}:{lb.port}"
+
+
 #: name -> (picker of source and destination, options it takes, what it shows)
 SCENARIOS: dict[str, tuple[Callable[..., tuple[str, str]], tuple[str, ...], str]] = {
     "pod-to-pod-same-node": (_pod_to_pod_same_node, ("secondary_eni",),
@@ -103,6 +188,16 @@ SCENARIOS: dict[str, tuple[Callable[..., tuple[str, str]], tuple[str, ...], str]
     "overlay-pod-to-pod": (_pod_to_pod_cross_node, (),
                            "for contrast, the same pods under flannel's VXLAN overlay: pod addresses from "
                            "10.244.0.0/16 inside UDP between node addresses, 50 bytes more, MTU 8951"),
+    "pod-to-service": (_pod_to_service, ("hairpin", "host_network"),
+                       "a pod to a ClusterIP: kube-proxy's DNAT in nat PREROUTING (OUTPUT from the host network), "
+                       "one endpoint at random; to itself, the hairpin masquerade"),
+    "nodeport": (_nodeport, ("subnet", "external_traffic_policy", "local_endpoint", "secondary_eni", "connmark"),
+                 "an outside client to <node>:30080: Cluster masquerades the client to the node's address, Local "
+                 "keeps it or drops; replies of a secondary-ENI pod need the 0x80 connmark"),
+    "loadbalancer": (_loadbalancer, ("subnet", "kind", "target_type", "external_traffic_policy",
+                                     "preserve_client_ip", "protocol", "hairpin"),
+                     "a load balancer in front: NLB instance targets (two DNATs), IP targets, a CLB proxy, "
+                     "health checks for Local, the hairpin"),
 }
 #: What a scenario asks of the engine beyond its source and destination.
 TRACE_OPTIONS: dict[str, dict[str, Any]] = {"overlay-pod-to-pod": {"overlay": True}}
@@ -127,14 +222,48 @@ def scenario(name: str, **options: Any) -> Flow:
     if unknown:
         raise EkslibError(f"scenario {name!r} takes no option {', '.join(sorted(unknown))}; its options: "
                           f"{', '.join(allowed + COMMON_OPTIONS)}")
-    cluster = options.pop("cluster", None) or scenario_cluster(options.pop("subnet", "private"))
+    cluster = options.pop("cluster", None) or _default_cluster(name, options)
     options.pop("subnet", None)
     cni = VpcCniSettings(external_snat=options.pop("external_snat", False),
                          exclude_snat_cidrs=tuple(options.pop("exclude_snat_cidrs", ())),
                          connmark=options.pop("connmark", True), layout=options.pop("layout", "current"))
+    trace_options = dict(TRACE_OPTIONS.get(name, {}))
+    trace_options.update(_targets(name, cluster, options))
     source, destination = options.pop("source", None), options.pop("destination", None)
     picked_source, picked_destination = picker(cluster, **{k: v for k, v in options.items() if k in allowed},
                                                **({"destination": destination} if destination else {}))
     call = {k: v for k, v in options.items() if k in ("protocol", "port", "seed", "rules", "endpoint")}
-    return trace(cluster, source or picked_source, destination or picked_destination, cni=cni, scenario=name,
-                 **TRACE_OPTIONS.get(name, {}), **call)
+    call = {**trace_options, **call}
+    return trace(cluster, source or picked_source, destination or picked_destination, cni=cni, scenario=name, **call)
+
+
+def _default_cluster(name: str, options: dict[str, Any]) -> Cluster:
+    """The cluster a scenario runs on when none is given: the study cluster, or the Services one."""
+    if name == "nodeport":
+        return service_cluster(options.get("subnet", "public"),
+                               external_traffic_policy=options.pop("external_traffic_policy", "Cluster"))
+    if name == "loadbalancer":
+        hairpin = options.get("hairpin", False)
+        return service_cluster(options.get("subnet", "public"),
+                               lb_traffic_policy=options.pop("external_traffic_policy", "Local"),
+                               kind=options.pop("kind", "nlb"), target_type=options.pop("target_type", "instance"),
+                               preserve_client_ip=options.pop("preserve_client_ip", None),
+                               scheme="internal" if hairpin else "internet-facing",
+                               protocol=options.pop("protocol", "tcp").upper())
+    return scenario_cluster(options.get("subnet", "private"))
+
+
+def _targets(name: str, cluster: Cluster, options: dict[str, Any]) -> dict[str, Any]:
+    """Where a scenario wants the random choices to land (kube-proxy's endpoint, the load balancer's target)."""
+    if name == "pod-to-service" and options.get("hairpin"):
+        pod = next(p for p in _vpc_pods(cluster) if p.name.startswith("backend-"))
+        return {"endpoint": str(pod.address)}
+    if name == "nodeport":
+        pods = [p for p in _api_pods(cluster)
+                if cluster.eni(p.eni_id).is_primary != options.get("secondary_eni", False)]
+        return {"endpoint": str(pods[0].address)} if pods else {}
+    if name == "loadbalancer" and options.get("hairpin"):
+        pod = next(p for p in _vpc_pods(cluster) if p.name.startswith("web-"))
+        return {"endpoint": str(pod.address), "target": pod.node if options.get("target_type", "instance")
+                == "instance" else str(pod.address)}
+    return {}

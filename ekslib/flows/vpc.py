@@ -37,9 +37,18 @@ OUTSIDE_HOSTS: dict[str, IPv4Address] = {"internet": IPv4Address("203.0.113.10")
 #: A peered VPC (or an on-premises network over a VPN), reached by a peering connection, and a host in it.
 PEERED_CIDR = IPv4Network("10.20.0.0/16")
 PEERED_HOST = IPv4Address("10.20.1.10")
-#: Public addresses (RFC 5737 TEST-NET-2): the NAT gateway's Elastic IP, then the nodes' public IPv4 addresses.
+#: Public addresses (RFC 5737 TEST-NET-2): the NAT gateway's Elastic IP, then the nodes' public IPv4 addresses,
+#: then the load balancers'.
 NAT_GATEWAY_EIP = IPv4Address("198.51.100.20")
 FIRST_NODE_PUBLIC_IP = IPv4Address("198.51.100.100")
+FIRST_LOAD_BALANCER_PUBLIC_IP = IPv4Address("198.51.100.200")
+#: The AWS Load Balancer Controller's annotations (kubernetes-sigs.github.io/aws-load-balancer-controller,
+#: "Service annotations"); without ``aws-load-balancer-type: external`` (or ``nlb-ip``) the legacy in-tree
+#: provider makes a Classic Load Balancer.
+LB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
+LB_TARGET_TYPE = "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"
+LB_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+LB_ATTRIBUTES = "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,88 @@ class NatGateway:
     elastic_ip: IPv4Address
 
 
+@dataclass(frozen=True)
+class Target:
+    """A load balancer target: ``address:port`` (a node's NodePort, or a pod), whether the health check passes,
+    and why (the check it runs and its answer)."""
+
+    address: IPv4Address
+    port: int
+    healthy: bool
+    check: str
+    node: str = ""
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """A Service's AWS load balancer: an NLB (instance or IP targets) or a Classic Load Balancer.
+
+    Facts (dataplane.md section 2 and 5): an NLB with instance targets sends to ``node:NodePort`` and keeps the
+    client's address by default; with IP targets it sends to ``pod:targetPort`` and keeps the client's address for
+    UDP always, for TCP only with ``preserve_client_ip.enabled=true`` (else the pod sees the NLB's private
+    address); a CLB is a proxy: the backend sees the CLB's address. Health checks: for
+    ``externalTrafficPolicy: Local`` instance targets, HTTP on ``spec.healthCheckNodePort`` ``/healthz``, 200 only
+    on nodes with a local ready endpoint (kube-proxy's health-check server), so the NLB skips the others.
+    """
+
+    service: str
+    kind: str  # "nlb" or "clb"
+    target_type: str  # "instance" or "ip"
+    scheme: str  # "internet-facing" or "internal"
+    protocol: str
+    port: int
+    private_ips: tuple[IPv4Address, ...]
+    public_ip: IPv4Address | None
+    preserve_client_ip: bool
+    targets: tuple[Target, ...]
+    hostname: str = ""
+
+    @property
+    def label(self) -> str:
+        kind = "NLB" if self.kind == "nlb" else "CLB"
+        return f"{kind} of {self.service}" + (f" ({self.target_type} targets)" if self.kind == "nlb" else "")
+
+    @property
+    def proxy(self) -> bool:
+        """A Classic Load Balancer opens its own connection to the target."""
+        return self.kind == "clb"
+
+
+def load_balancer_of(cluster: Cluster, service_key: str, private_ips: tuple[IPv4Address, ...],
+                     public_ip: IPv4Address | None) -> LoadBalancer:
+    """The load balancer the cloud controllers make for a ``type: LoadBalancer`` Service, read from its
+    annotations as the AWS Load Balancer Controller (or the in-tree provider) reads them."""
+    svc = cluster.service(service_key)
+    notes = dict(svc.annotations)
+    lbc = notes.get(LB_TYPE) in ("external", "nlb-ip")
+    kind = "nlb" if lbc or notes.get(LB_TYPE) == "nlb" else "clb"
+    target_type = "ip" if notes.get(LB_TYPE) == "nlb-ip" else notes.get(LB_TARGET_TYPE, "instance")
+    scheme = notes.get(LB_SCHEME, "internal" if lbc else "internet-facing")
+    port = svc.ports[0]
+    protocol = port.protocol.lower()
+    attributes = dict(a.split("=", 1) for a in notes.get(LB_ATTRIBUTES, "").split(",") if "=" in a)
+    default_preserve = target_type == "instance" or protocol == "udp"
+    preserve = kind == "nlb" and (protocol == "udp" or attributes.get("preserve_client_ip.enabled",
+                                                                       str(default_preserve).lower()) == "true")
+    endpoints = cluster.service_endpoints(service_key, port.name or None)
+    if target_type == "ip" and kind == "nlb":
+        targets = tuple(Target(e.address, e.port, e.ready, "TCP on the traffic port", e.node_name) for e in endpoints)
+    else:
+        local = svc.external_traffic_policy == "Local"
+        targets = []
+        for node in cluster.nodes:
+            has_local = any(e.node_name == node.name and e.ready for e in endpoints)
+            if local:
+                check = (f"HTTP :{svc.health_check_node_port}/healthz -> "
+                         + ("200 (a local ready endpoint)" if has_local else "503 (no local endpoint)"))
+                targets.append(Target(node.address, port.node_port, has_local, check, node.name))
+            else:
+                targets.append(Target(node.address, port.node_port, True, f"TCP :{port.node_port} -> open", node.name))
+        targets = tuple(targets)
+    return LoadBalancer(service_key, kind, target_type, scheme, protocol, port.port, private_ips, public_ip,
+                        preserve, targets, svc.load_balancer)
+
+
 @dataclass
 class VpcFabric:
     """The VPC's view of a cluster: route tables, gateways, public addresses and the hosts outside.
@@ -77,6 +168,7 @@ class VpcFabric:
     nat_gateway: NatGateway | None = None
     peering: bool = True
     hosts: dict[str, IPv4Address] = field(default_factory=dict)
+    load_balancers: dict[str, LoadBalancer] = field(default_factory=dict)
 
     @classmethod
     def of(cls, cluster: Cluster, *, peering: bool = True) -> VpcFabric:
@@ -96,10 +188,24 @@ class VpcFabric:
         fabric.hosts = dict(OUTSIDE_HOSTS)
         if fabric.peering:
             fabric.hosts["peered-vpc"] = PEERED_HOST
+        taken: set[IPv4Address] = set()
+        public_subnets = [s for s in cluster.subnets if s.public] or list(cluster.subnets)
+        for i, svc in enumerate(s for s in cluster.services if s.type == "LoadBalancer" and s.ports):
+            internal = dict(svc.annotations).get(LB_SCHEME) == "internal"
+            subnets = [s for s in cluster.subnets if not s.public] if internal else public_subnets
+            ips = []
+            for subnet in subnets[:2] or public_subnets[:1]:  # one ENI per subnet (per AZ) the LB spans
+                address = fabric._free_address(subnet, skip=taken | {fabric.nat_gateway.private_ip}
+                                               if fabric.nat_gateway else taken)
+                taken.add(address)
+                ips.append(address)
+            public = None if internal else FIRST_LOAD_BALANCER_PUBLIC_IP + i
+            fabric.load_balancers[svc.key] = load_balancer_of(cluster, svc.key, tuple(ips), public)
         return fabric
 
-    def _free_address(self, subnet: Subnet) -> IPv4Address:
+    def _free_address(self, subnet: Subnet, skip: set[IPv4Address] = frozenset()) -> IPv4Address:
         held = {int(a) for e in self.cluster.enis for a in (e.primary_ip, *e.secondary_ips)}
+        held |= {int(a) for a in skip}
         held |= {int(e.address) for e in getattr(self.cluster, "control_plane_enis", ())}
         for offset in range(subnet.cidr.num_addresses - 1, 0, -1):  # from the top: nodes take the bottom
             address = subnet.cidr.network_address + offset
@@ -124,16 +230,34 @@ class VpcFabric:
 
     def public_ip_of(self, private: IPv4Address) -> IPv4Address | None:
         """The public IPv4 address mapped to a private one by the internet gateway (nodes' primary addresses in
-        public subnets, the NAT gateway), or None."""
+        public subnets, the NAT gateway, internet-facing load balancers), or None."""
         if self.nat_gateway is not None and private == self.nat_gateway.private_ip:
             return self.nat_gateway.elastic_ip
+        for lb in self.load_balancers.values():
+            if lb.public_ip is not None and private in lb.private_ips:
+                return lb.public_ip
         return self.public_ips.get(private)
 
     def private_ip_of(self, public: IPv4Address) -> IPv4Address | None:
         """The private address behind a public one, or None."""
         if self.nat_gateway is not None and public == self.nat_gateway.elastic_ip:
             return self.nat_gateway.private_ip
+        for lb in self.load_balancers.values():
+            if lb.public_ip == public:
+                return lb.private_ips[0]
         return next((p for p, q in self.public_ips.items() if q == public), None)
+
+    def load_balancer_at(self, address: IPv4Address) -> LoadBalancer | None:
+        """The load balancer one of whose ENIs has ``address``, or None."""
+        return next((lb for lb in self.load_balancers.values() if address in lb.private_ips), None)
+
+    def load_balancer(self, service: str) -> LoadBalancer:
+        """The load balancer of Service ``namespace/name``."""
+        try:
+            return self.load_balancers[service]
+        except KeyError:
+            raise EkslibError(f"Service {service!r} has no load balancer; these do: "
+                              f"{', '.join(self.load_balancers) or 'none'}") from None
 
     def holder(self, address: IPv4Address) -> tuple[str, Eni | None]:
         """Who in the VPC holds ``address``: ``("eni", eni)`` for a node's ENI, ``("control-plane", None)``,
@@ -145,6 +269,8 @@ class VpcFabric:
             return "control-plane", None
         if self.nat_gateway is not None and address == self.nat_gateway.private_ip:
             return "nat-gateway", None
+        if self.load_balancer_at(address) is not None:
+            return "load-balancer", None
         return "", None
 
     # -- routing
