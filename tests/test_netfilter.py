@@ -855,7 +855,7 @@ def rules(draw) -> Rule:
     return Rule("X", draw(address), draw(address), draw(iface), draw(iface), protocol, matches, target)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules())
 def test_property_parse_render_round_trip(rule):
     assert parse_rule(rule.text) == rule
@@ -909,7 +909,7 @@ def test_real_iptables_normalisations():
 
 
 @pytest.mark.root
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(rules(), min_size=1, max_size=40))
 def test_real_iptables_prints_generated_rules_as_rendered(batch):
     tables: dict[str, list[Rule]] = {}

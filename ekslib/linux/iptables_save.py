@@ -80,9 +80,10 @@ from ekslib.linux.netfilter import (
 if TYPE_CHECKING:
     from datetime import datetime
 
-__all__ = ["ParseError", "match_args", "parse_address", "parse_iptables_save", "parse_nat_range",
-           "parse_protocol", "parse_rule", "protocol_name", "quote", "render", "rule_text", "target_args",
-           "tokenize"]
+__all__ = ["PROTOCOL_NUMBERS", "ParseError", "Token", "c_uint", "chain_line", "mark_text", "match_args",
+           "parse_address", "parse_iptables_save", "parse_nat_ports", "parse_nat_range", "parse_ports",
+           "parse_protocol", "parse_rule", "protocol_name", "quote", "render", "rule_args", "rule_text",
+           "target_args", "tokenize"]
 
 # ``xtables_chain_protos`` (libxtables/xtables.c): iptables' own names; the first one of a number is printed.
 _CHAIN_PROTOS = (("tcp", 6), ("sctp", 132), ("udp", 17), ("udplite", 136), ("icmp", 1), ("ipv6-icmp", 58),

@@ -1014,11 +1014,14 @@ class Ruleset:
         return self.insert(table, new, len(current.rules(new.chain)) + 1)
 
     def extend(self, table: str, rules: Iterable[Rule | str]) -> Ruleset:
-        """A new ruleset with the rules appended in turn."""
-        out = self
-        for rule in rules:
-            out = out.append(table, rule)
-        return out
+        """A new ruleset with the rules appended in turn (the table is checked once, not once per rule)."""
+        new = [rule if isinstance(rule, Rule) else Rule.parse(rule) for rule in rules]
+
+        def edit(t: Table) -> tuple[Chain, ...]:
+            for rule in new:
+                t.chain(rule.chain)  # an unknown chain raises, naming the table's chains
+            return tuple(replace(c, rules=c.rules + tuple(r for r in new if r.chain == c.name)) for c in t.chains)
+        return self._edit(table, edit)
 
 
 def render(ruleset: Ruleset, *, stamp: datetime | None = None, version: str = "v1.8.9 (nf_tables)",
