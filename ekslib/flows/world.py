@@ -72,7 +72,8 @@ def _ruleset(cluster: Cluster, node: str, cni: VpcCniSettings) -> Ruleset:
     return node_ruleset(cluster, node, cni=cni)
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Worlds per cluster object (by identity: hashing a frozen cluster of 10,000 Services costs more than a trace).
+_CACHE: dict[int, tuple[weakref.ref, dict]] = {}
 
 
 def world_of(cluster: Cluster, *, cni: VpcCniSettings | None = None,
@@ -80,7 +81,11 @@ def world_of(cluster: Cluster, *, cni: VpcCniSettings | None = None,
     """The world of ``cluster`` (cached per cluster and settings when no rules are pasted)."""
     cni = cni or VpcCniSettings()
     if rules is None:
-        cached = _CACHE.setdefault(cluster, {})
+        entry = _CACHE.get(id(cluster))
+        if entry is None or entry[0]() is not cluster:
+            key = id(cluster)
+            entry = _CACHE[key] = (weakref.ref(cluster, lambda _ref, key=key, cache=_CACHE: cache.pop(key, None)), {})
+        cached = entry[1]
         if (cni, overlay) not in cached:
             cached[cni, overlay] = _build(cluster, cni, {}, overlay)
         return cached[cni, overlay]
