@@ -28,6 +28,16 @@ CASES = {
     "no connmark (dropped)": ("pod-to-internet", {"secondary_eni": True, "connmark": False}),
     "host network": ("host-network-egress", {}),
     "peered VPC, excluded": ("pod-to-internet", {"destination": "peered-vpc", "exclude_snat_cidrs": ["10.20.0.0/16"]}),
+    "ClusterIP": ("pod-to-service", {}),
+    "ClusterIP hairpin": ("pod-to-service", {"hairpin": True}),
+    "NodePort, Local, no local endpoint (dropped)": ("nodeport", {"external_traffic_policy": "Local",
+                                                                  "local_endpoint": False}),
+    "NodePort, secondary ENI, no connmark (reply dropped)": ("nodeport", {"secondary_eni": True, "connmark": False}),
+    "NLB instance targets, Local": ("loadbalancer", {}),
+    "NLB instance targets, Cluster": ("loadbalancer", {"external_traffic_policy": "Cluster"}),
+    "NLB IP targets": ("loadbalancer", {"target_type": "ip"}),
+    "CLB": ("loadbalancer", {"kind": "clb"}),
+    "NLB hairpin (times out)": ("loadbalancer", {"hairpin": True}),
 }
 
 
@@ -57,7 +67,8 @@ def test_animation_is_plain_deterministic_light_and_in_tens_of_frames(case):
     assert len(fig.frames) == len(groups) <= figures.MAX_FRAMES
     assert [h for g in groups for h in g] == list(flow.all_hops())  # every hop, in order, once
     assert all(len({h.direction for h in g}) == 1 and len({h.where.namespace for h in g}) == 1 for g in groups)
-    assert all(frame.traces == (1, 2, 3, 4) for frame in fig.frames)
+    assert all(frame.traces == (1, 2, 3, 4, 5) for frame in fig.frames)
+    assert len(fig.data) == 6
     assert all(not frame.layout.to_plotly_json() for frame in fig.frames)  # frames move traces only
     assert fig.layout.xaxis.autorange is False and fig.layout.yaxis.autorange is False
     assert len(fig.layout.sliders[0].steps) == len(fig.frames)
@@ -216,3 +227,134 @@ def test_addresses_stay_addresses():
     flow = _flow("same node")
     assert all(isinstance(h.src.ip, IPv4Address) for h in flow.all_hops())
     assert figures.place_label("node ip-10-0-0-1.ec2.internal") == "node ip-10-0-0-1"
+
+
+# ----------------------------------------------------------------------------------------------- Services
+
+
+def _notes(fig) -> str:
+    return " ".join(a.text for a in fig.layout.annotations)
+
+
+def _badges(frame) -> list[str]:
+    return [t for t in frame.data[4].text if t]
+
+
+def test_the_load_balancer_is_a_place_of_its_own_with_its_health_checks():
+    flow = _flow("NLB instance targets, Local")
+    fig = figures.flow_animation(flow)
+    lb_hop = next(h for h in flow.hops if h.kind == "load-balancer")
+    assert lb_hop.where.namespace == "NLB of default/web (instance targets)"
+    notes = _notes(fig)
+    assert "<b>NLB</b> of default/web<br>(instance targets)<br><i>internet-facing</i>" in notes
+    assert "listener TCP:80" in notes and "192.168.31.253:80" in notes
+    # the packet sits at the load balancer in its frame, the frame says what the load balancer did
+    groups = figures.frame_groups(flow)
+    at = next(i for i, g in enumerate(groups) if g[-1].kind == "load-balancer")
+    panel = next(a for a in fig.layout.annotations if a.text.startswith("<b>health checks</b>"))
+    box = next(s for s in fig.layout.shapes if s.fillcolor == figures.COLOURS["lb"])
+    assert box.x0 < fig.frames[at].data[2].x[0] < box.x1 and box.x0 < panel.x < box.x1
+    assert "to target" in _text(fig.frames[at]) and "listener TCP:80; healthy:" in _text(fig.frames[at])
+    # one entry per target, 200 in green, 503 in red, the chosen target marked
+    checks = figures.health_checks(flow)
+    assert len(checks) == 3 and [c.healthy for c in checks].count(False) == 1
+    assert panel.text.count("HTTP :") == 1  # the same check for every node: said once
+    for check in checks:
+        assert check.target in panel.text
+    assert panel.text.count(figures.COLOURS["unhealthy"] + '"><b>503</b>') == 1
+    assert panel.text.count(figures.COLOURS["healthy"] + '"><b>200</b>') == 2
+    assert f"▸ {lb_hop.dst}" in panel.text
+    unhealthy = next(c for c in checks if not c.healthy)
+    assert f"▸ {unhealthy.target}" not in panel.text  # the NLB never sends to a node that answers 503
+
+
+def test_both_dnats_and_the_masquerade_are_marked_where_they_happen():
+    flow = _flow("NLB instance targets, Cluster")
+    fig = figures.flow_animation(flow)
+    groups = figures.frame_groups(flow)
+    assert _badges(fig.frames[-1]) == ["① DNAT", "② DNAT", "③ DNAT", "④ MASQUERADE"]
+    places = [g[-1].where.namespace for g in groups if figures.translation_label(g) and g[0].direction == "request"]
+    assert places[0] == "internet gateway" and places[1].startswith("NLB of") and places[2] == places[3]
+    for i, group in enumerate(groups):  # each mark appears at its frame, and the field is red there
+        label = figures.translation_label(group) if group[0].direction == "request" else ""
+        if label:
+            assert _badges(fig.frames[i])[-1].endswith(label) and len(_badges(fig.frames[i - 1])) < \
+                len(_badges(fig.frames[i]))
+            field = "dst" if "DNAT" in label else "src"
+            assert f"{field} <span style=\"color:{RED}\">" in _header(fig.frames[i])
+    # the node's DNAT is on PREROUTING's row, the masquerade on POSTROUTING's, both beside the hook's box
+    frame = fig.frames[-1]
+    assert list(frame.data[4].y[2:]) == [3.0, 0.0] and frame.data[4].x[2] > fig.frames[0].data[2].x[0]
+    # Local keeps the client: no masquerade
+    assert _badges(figures.flow_animation(_flow("NLB instance targets, Local")).frames[-1]) == \
+        ["① DNAT", "② DNAT", "③ DNAT"]
+
+
+@pytest.mark.parametrize("case, label", [("NLB IP targets", "DNAT + SNAT"), ("CLB", "proxy: a new connection")])
+def test_what_the_load_balancer_does_to_the_source(case, label):
+    flow = _flow(case)
+    fig = figures.flow_animation(flow)
+    assert _badges(fig.frames[-1])[1] == f"② {label}"
+    at = next(i for i, g in enumerate(figures.frame_groups(flow)) if g[-1].kind == "load-balancer")
+    header = _header(fig.frames[at])
+    assert f"src <span style=\"color:{RED}\">" in header and f"dst <span style=\"color:{RED}\">" in header
+    if case == "NLB IP targets":  # straight to the pod: no kube-proxy DNAT
+        assert len(_badges(fig.frames[-1])) == 2
+
+
+def test_the_hairpin_ends_with_the_client_dropping_the_reply():
+    flow = _flow("NLB hairpin (times out)")
+    fig = figures.flow_animation(flow)
+    assert flow.reply.delivered and not flow.reply_accepted
+    last = fig.frames[-1]
+    assert last.data[2].marker.symbol == "x" and last.data[2].marker.color == figures.COLOURS["drop"]
+    assert "the client drops it: the connection times out" in _text(last) and "NOT ACCEPTED" in _text(last)
+    assert str(flow.hops[0].dst) in _text(last) and str(flow.reply.seen_source) in _text(last)
+    assert "reply not accepted: the connection times out" in fig.layout.title.text
+    assert all("times out" not in _text(f) for f in fig.frames[:-1])
+    # the reply never goes back through the NLB: its trail stays out of the load balancer's box
+    box = next(s for s in fig.layout.shapes if s.fillcolor == figures.COLOURS["lb"])
+    assert all(x is None or x < box.x0 for x in last.data[1].x)
+    # an accepted reply ends as before
+    fine = figures.flow_animation(_flow("NLB instance targets, Local"))
+    assert fine.frames[-1].data[2].marker.symbol == "circle" and "times out" not in _text(fine.frames[-1])
+
+
+def test_a_filter_drop_and_a_dropped_reply_at_a_nodeport():
+    dropped = figures.flow_animation(_flow("NodePort, Local, no local endpoint (dropped)"))
+    assert dropped.frames[-1].data[2].marker.symbol == "x" and "has no local endpoints" in _text(dropped.frames[-1])
+    reply = figures.flow_animation(_flow("NodePort, secondary ENI, no connmark (reply dropped)"))
+    assert "reply dropped" in reply.layout.title.text and "source/destination check" in _text(reply.frames[-1])
+    assert "times out" not in _text(reply.frames[-1])
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if CASES[c][0] in ("nodeport", "loadbalancer", "pod-to-service")])
+def test_services_animations_keep_the_budget(case):
+    text = figures.flow_animation(_flow(case)).to_json()
+    assert len(text) < ANIMATION_BUDGET
+
+
+def test_health_checks_come_from_the_flows_notes_only():
+    a, b = Address.parse("10.0.0.5:4000"), Address.parse("10.0.0.9:80")
+    hops = (Hop(1, Where("pod demo/app", "eth0"), "send", a, b, action="send"),
+            Hop(2, Where("LB of demo/svc"), "load-balancer", a, Address.parse("10.0.1.1:31000"),
+                rule="listener TCP:80", action="to target 10.0.1.1:31000", rewrite="dst 10.0.0.9:80 -> 10.0.1.1:31000",
+                changed=("dst",)),
+            Hop(3, Where("somewhere"), "deliver", a, Address.parse("10.0.1.1:31000"), action="delivered"))
+    notes = ("LB of demo/svc health check of 10.0.1.1:31000: HTTP :32000/healthz -> 200 (ok)",
+             "LB of demo/svc health check of 10.0.1.2:31000: HTTP :32000/healthz -> 503 (no local endpoint)",
+             "LB of other/svc health check of 10.0.2.1:8080: TCP on the traffic port",
+             "a note that is not a health check")
+    flow = Flow("pod demo/app", "LB of demo/svc", "tcp", hops, True, notes=notes)
+    checks = figures.health_checks(flow)
+    assert [(c.load_balancer, c.healthy) for c in checks] == [("LB of demo/svc", True), ("LB of demo/svc", False),
+                                                               ("LB of other/svc", None)]
+    assert checks[2].check == "TCP on the traffic port" and checks[2].answer == ""
+    fig = figures.flow_animation(flow)
+    panels = [a for a in fig.layout.annotations if a.text.startswith("<b>health checks</b>")]
+    assert len(panels) == 2  # one in the load balancer's place, one for the load balancer the packet never met
+    assert "▸ 10.0.1.1:31000" in panels[0].text and panels[1].xref == "paper" and "10.0.2.1:8080" in panels[1].text
+    assert "<b>LB</b> of demo/svc" in _notes(fig) and _badges(fig.frames[1]) == ["① DNAT"]
+    assert not figures.health_checks(_flow("same node"))
+    assert not any(a.text.startswith("<b>health checks</b>") for a in
+                   figures.flow_animation(_flow("same node")).layout.annotations)

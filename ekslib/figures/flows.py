@@ -5,8 +5,10 @@ and returns a plain ``go.Figure``; positions come only from the Flow's public fi
 
 * :func:`flow_animation`: the places the packet crosses drawn once (pod namespaces with their ``eth0``, each node
   as a compact column of netfilter hooks between its devices, the VPC's ENI checks and route tables, the gateways,
-  the far end); the packet moves frame by frame, request then reply, with the headers it carries there (the field
-  just rewritten in red) and the rules that acted;
+  a load balancer with its listener and its targets' health checks (``Flow.notes``), the far end); the packet
+  moves frame by frame, request then reply, with the headers it carries there (the field just rewritten in red),
+  the rules that acted, and a numbered red mark at each translation of the request (DNAT, SNAT, MASQUERADE); a
+  reply the client does not accept (``Flow.reply_accepted``) ends in a red cross: the connection times out;
 * :func:`frame_groups`: how the animation groups the hops into frames (one per hook, route lookup, device or place);
 * :func:`hops_figure`: ``Flow.hop_table()`` as a table, rewritten fields in red;
 * :func:`conntrack_figure`: ``Flow.conntrack_table()`` with each entry as ``conntrack -L`` prints it.
@@ -20,6 +22,7 @@ True
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,13 +35,14 @@ from ekslib.figures.cluster import short_host
 from ekslib.figures.theme import MONO, TEMPLATE
 from ekslib.flows.flow import Flow, Hop
 
-__all__ = ["COLOURS", "MAX_FRAMES", "conntrack_figure", "flow_animation", "frame_groups", "hops_figure",
-           "place_label"]
+__all__ = ["COLOURS", "MAX_FRAMES", "HealthCheck", "conntrack_figure", "flow_animation", "frame_groups",
+           "health_checks", "hops_figure", "place_label", "translation_label"]
 
 #: Colours of the flow figures: the request and the reply, a rewritten field, a drop, and the places' boxes.
 COLOURS: dict[str, str] = {
     "request": "#1f77b4", "reply": "#2ca02c", "rewrite": "#d62728", "drop": "#d62728",
     "pod": "#eaf2fb", "node": "#f4f6f8", "hook": "#ffffff", "vpc": "#fff6e0", "gateway": "#f1ecfa", "far": "#ececec",
+    "lb": "#e6f4f1", "healthy": "#2ca02c", "unhealthy": "#d62728",
     "request row": "#ffffff", "reply row": "#f1f8f1", "changed": "#ffd6d6",
 }
 #: The animation groups hops by hook, route lookup, device or place; past this many frames, by place only.
@@ -48,7 +52,7 @@ _HOOK_ROWS = {"PREROUTING": 3.0, "routing": 2.0, "middle": 1.0, "POSTROUTING": 0
 _MIDDLE = ("FORWARD", "INPUT", "OUTPUT")
 _LOCAL_Y = -0.85            # a node's local processes (host network): where it sends from and delivers to
 _SLOT_Y = (1.5, 2.6, 0.4, 3.5, -0.5)  # devices on a side, route tables, ENI checks: first, second, ...
-_WIDTH = {"pod": 2.2, "node": 3.6, "vpc": 3.4, "gateway": 1.9, "far": 1.9}
+_WIDTH = {"pod": 2.2, "node": 3.6, "vpc": 3.4, "gateway": 1.9, "far": 1.9, "lb": 3.2}
 _GAP = 0.8
 _TOP, _BOTTOM = 4.0, -1.45  # the places' boxes
 _TEXT_Y = -1.95             # the packet's headers and the acting rules, under the drawing
@@ -57,6 +61,12 @@ _MAX_LINES = 11             # lines they take, at most (a long rule takes two)
 _REPLY_OFFSET = -0.12       # the reply's path runs this far below the request's
 _MIN_WIDTH = 16.0           # x range at least this wide, so that a short flow is not stretched
 _RULE_CHARS = 130           # characters per line of a rule, at most
+_CHECKS_Y = 0.75            # top of a load balancer's health-check panel
+_CHECK_LINES = 9            # lines the panel takes, at most
+_BADGES = "①②③④⑤⑥⑦⑧⑨⑩"      # the request's translations, numbered
+#: ``Flow.notes`` of a load balancer's health check, as the engine writes them:
+#: ``<load balancer> health check of <address:port>: <check>[ -> <answer>]``.
+_HEALTH_CHECK = re.compile(r"^(?P<lb>.+?) health check of (?P<target>\S+?): (?P<check>.+)$")
 
 
 # ----------------------------------------------------------------------------------------------- grouping
@@ -145,6 +155,62 @@ def place_label(namespace: str) -> str:
     return namespace
 
 
+@dataclass(frozen=True)
+class HealthCheck:
+    """One target's health check, read from a ``Flow.notes`` line: the load balancer, the target, the check it
+    runs, its answer (``200 (a local ready endpoint)``, ``503 (no local endpoint)``, ``open``; empty when the note
+    gives none) and whether that answer is healthy (None when it does not say)."""
+
+    load_balancer: str
+    target: str
+    check: str
+    answer: str
+    healthy: bool | None
+
+
+def health_checks(flow: Flow) -> list[HealthCheck]:
+    """The load balancers' health checks among ``flow.notes``, in their order (other notes are left out).
+
+    >>> from ekslib.flows import scenario
+    >>> [(c.target, c.answer[:3], c.healthy) for c in health_checks(scenario("loadbalancer"))]
+    [('192.168.0.4:30512', '503', False), ('192.168.32.4:30512', '200', True), ('192.168.0.5:30512', '200', True)]
+    """
+    _check_flow(flow)
+    out = []
+    for note in flow.notes:
+        match = _HEALTH_CHECK.match(note)
+        if match is None:
+            continue
+        check, _, answer = match["check"].partition(" -> ")
+        code = answer.split(" ")[0].lower()
+        healthy = (True if code.startswith("2") or code in ("open", "healthy") else
+                   False if code[:1] in ("4", "5") or code in ("closed", "unhealthy", "timeout") else None)
+        out.append(HealthCheck(match["lb"], match["target"], check.strip(), answer.strip(), healthy))
+    return out
+
+
+def translation_label(group: Sequence[Hop]) -> str:
+    """What a group of hops did to the packet's addresses, in a word: the acting rule's target when it names one
+    (``DNAT``, ``SNAT``, ``MASQUERADE``), a proxy's new connection (a Classic Load Balancer's), else ``DNAT`` for
+    a new destination, ``SNAT`` for a new source (a gateway's or a load balancer's translation), ``DNAT + SNAT``
+    for both; empty when no address changed.
+
+    >>> from ekslib.flows import scenario
+    >>> flow = scenario("loadbalancer", kind="clb")
+    >>> [translation_label([h]) for h in flow.hops if h.rewrite and {"src", "dst"} & set(h.changed)]
+    ['DNAT', 'proxy: a new connection', 'DNAT']
+    """
+    changed = {c for h in group if h.rewrite for c in h.changed} & {"src", "dst"}
+    if not changed:
+        return ""
+    if any(h.rewrite and h.action.startswith("proxy") for h in group):
+        return "proxy: a new connection"
+    named = [h.action for h in group if h.rewrite and h.action in ("DNAT", "SNAT", "MASQUERADE")]
+    if named:
+        return " + ".join(dict.fromkeys(named))
+    return " + ".join(n for n, c in (("DNAT", "dst"), ("SNAT", "src")) if c in changed)
+
+
 # ----------------------------------------------------------------------------------------------- layout
 
 
@@ -161,6 +227,9 @@ class _Column:
     chains: dict[str, list[str]] = field(default_factory=dict)
     local: bool = False
     address: str = ""
+    scheme: str = ""
+    listener: str = ""
+    target: str = ""
 
     @property
     def centre(self) -> float:
@@ -220,6 +289,15 @@ def _layout(flow: Flow) -> _Layout:
         ns = hop.where.namespace
         if ns not in columns:
             columns[ns] = _Column(ns, _kind_of(ns), len(columns))
+        if hop.kind == "load-balancer" and columns[ns].kind == "far":
+            columns[ns].kind = "lb"
+    for i, hop in enumerate(flow.hops):  # a load balancer: its scheme, listener, address and the target it chose
+        col = columns[hop.where.namespace]
+        if hop.kind == "load-balancer" and col.kind == "lb" and not col.listener:
+            col.scheme = hop.where.chain or hop.where.device
+            col.listener = hop.rule.split(";")[0].strip()
+            col.address = str(flow.hops[i - 1].dst) if i > 0 else ""
+            col.target = str(hop.dst)
     layout = _Layout(columns, {})
     # devices and ENI checks go on the side of the place the packet comes from or goes to
     for direction_hops in (flow.hops, flow.reply.hops if flow.reply is not None else ()):
@@ -306,6 +384,8 @@ def _rule_text(hop: Hop) -> str:
         text = f"{rule}: {action}"
     elif hop.kind == "vpc-route":
         text = f"route table: {rule}"
+    elif hop.kind == "load-balancer":
+        text = f"{rule} → {action}" if rule else action
     elif hop.kind == "drop":
         text = f"DROP: {rule or action}"
     else:
@@ -387,15 +467,23 @@ def flow_animation(flow: Flow, *, max_frames: int = MAX_FRAMES, height: int = 72
     namespace (``eth0`` on the side of its node), a node as a column of hooks (PREROUTING, the routing
     decision, FORWARD / INPUT / OUTPUT, POSTROUTING) between the devices it arrives on and leaves by (host
     veths on the pods' side, ENIs on the VPC's), the VPC (EC2's source/destination check at each ENI, the
-    subnets' route tables), the NAT gateway, the internet gateway and the far end. Each frame
-    (:func:`frame_groups`) moves only the packet, its trail, and the text under the drawing: the headers
+    subnets' route tables), the NAT gateway, the internet gateway, a load balancer (a place of its own, from its
+    ``load-balancer`` hops: its scheme, listener and address, and a panel of its targets' health checks from
+    ``Flow.notes``, each answer in green or red, the target it chose marked ▸) and the far end. Each frame
+    (:func:`frame_groups`) moves only the packet, its trail, the request's translations so far (a numbered red
+    mark where each happened: ① DNAT, ② DNAT, ③ MASQUERADE...) and the text under the drawing: the headers
     (src, dst, mark) with the field just rewritten in red, and each rule that acted there, as ``iptables-save``
-    or ``ip`` prints it. A drop ends the animation with a red cross and the reason.
+    or ``ip`` prints it. A drop ends the animation with a red cross and the reason; so does a reply that arrives
+    but not from the address the client connected to (``Flow.reply_accepted`` false: the load balancer hairpin):
+    the client drops it and the connection times out.
 
     >>> from ekslib.flows import scenario
     >>> fig = flow_animation(scenario("pod-to-internet", subnet="public"))
     >>> len(fig.frames), fig.frames[0].traces
-    (20, (1, 2, 3, 4))
+    (20, (1, 2, 3, 4, 5))
+    >>> fig = flow_animation(scenario("loadbalancer"))
+    >>> list(fig.frames[-1].data[4].text)   # the internet gateway's, the NLB's and the node's
+    ['① DNAT', '② DNAT', '③ DNAT']
     """
     _check_flow(flow)
     whole("height", height, minimum=300)
@@ -407,6 +495,8 @@ def flow_animation(flow: Flow, *, max_frames: int = MAX_FRAMES, height: int = 72
     previous: dict[str, Hop | None] = {"request": None, "reply": None}
     x_text = min(c.x0 for c in layout.columns.values())
     total = len(groups)
+    badges: tuple[list[float], list[float], list[str]] = ([], [], [])
+    refused = flow.reply is not None and flow.reply.delivered and not flow.reply_accepted
     for number, group in enumerate(groups, start=1):
         first, last = group[0], group[-1]
         direction = first.direction if first.direction in trails else "request"
@@ -424,18 +514,31 @@ def flow_animation(flow: Flow, *, max_frames: int = MAX_FRAMES, height: int = 72
         ys.append(y)
         headers, changed = _headers(group, previous[direction])
         previous[direction] = last
-        dropped = last.kind == "drop"
+        timed_out = refused and number == total and direction == "reply" and last.kind == "deliver"
+        dropped = last.kind == "drop" or timed_out
         steps = f"hop {first.step}" if first is last else f"hops {first.step}–{last.step}"
         stage = _stage(last)
         where = place_label(last.where.namespace) + _stage_label(stage, last)
+        label = translation_label(group) if direction == "request" else ""
+        if label:  # a numbered mark beside the spot (beside the hook's box in a node)
+            number_mark = _BADGES[len(badges[2])] if len(badges[2]) < len(_BADGES) else f"({len(badges[2]) + 1})"
+            badges[0].append(round(x + (0.8 if stage[0] == "hook" else 0.1), 3))
+            above = layout.columns[last.where.namespace].kind == "lb"  # under its name elsewhere
+            badges[1].append(round(y + (0 if stage[0] == "hook" else 0.28 if above else -0.28), 3))
+            badges[2].append(f"{number_mark} {label}")
         title = (f"<b>{direction}</b> · frame {number} of {total} · {steps} · {_esc(where)}"
-                 + (f" · {_red('DROPPED')}" if dropped else ""))
+                 + (f" · {_red('DROPPED')}" if last.kind == "drop" else "")
+                 + (f" · {_red('NOT ACCEPTED')}" if timed_out else ""))
         rules = _rule_lines(group)
-        if dropped:
+        if last.kind == "drop":
             reason = flow.drop_reason if direction == "request" else (flow.reply.drop_reason if flow.reply else "")
             rules += [_red(_esc(line)) for line in _wrap(reason)]
+        if timed_out:
+            rules += [_red("the client drops it: the connection times out")] + [_esc(line) for line in _wrap(
+                f"it connected to {flow.hops[0].dst}, but this answer comes from {flow.reply.seen_source}: no "
+                "connection of the client's matches it, so its connection attempt is never answered")]
         colour = COLOURS["drop"] if dropped else COLOURS[direction]
-        frames.append({"name": str(number), "traces": [1, 2, 3, 4], "data": [
+        frames.append({"name": str(number), "traces": [1, 2, 3, 4, 5], "data": [
             _trail(*trails["request"], "request"), _trail(*trails["reply"], "reply"),
             {"type": "scatter", "x": [x], "y": [y], "mode": "markers", "hoverinfo": "skip", "showlegend": False,
              "marker": {"size": 20 if dropped else 16, "symbol": "x" if dropped else "circle", "color": colour,
@@ -445,6 +548,7 @@ def flow_animation(flow: Flow, *, max_frames: int = MAX_FRAMES, height: int = 72
              "showlegend": False, "textposition": "bottom right",
              "text": [f"{title}<br>{headers}<br><span style=\"font-family:{MONO}\">"
                       + "<br>".join(rules) + "</span>"]},
+            _badges(*badges),
         ]})
     play = {"frame": {"duration": 900, "redraw": False}, "fromcurrent": True, "transition": {"duration": 250}}
     stop = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}
@@ -477,6 +581,14 @@ def _stage_label(stage: tuple[str, ...], hop: Hop) -> str:
     if stage[0] == "local":
         return " (host network)"
     return ""
+
+
+def _badges(xs: list, ys: list, labels: list) -> dict:
+    """The request's translations so far: a red dot and its numbered label at each."""
+    return {"type": "scatter", "x": list(xs) or [None], "y": list(ys) or [None], "mode": "markers+text",
+            "text": list(labels) or [""], "textposition": "middle right", "hoverinfo": "skip", "showlegend": False,
+            "cliponaxis": False, "textfont": {"color": COLOURS["rewrite"], "size": 10},
+            "marker": {"size": 6, "color": COLOURS["rewrite"]}}
 
 
 def _trail(xs: list, ys: list, direction: str) -> dict:
@@ -557,17 +669,42 @@ def _scene(flow: Flow, layout: _Layout, height: int) -> go.Figure:
                     point(x, y, f"EC2's source/destination check at {_esc(eni)}", "triangle-up")
                     notes.append({"x": x, "y": y - 0.2, "yanchor": "top", "showarrow": False,
                                   "text": f"src/dst check<br>{_esc(_short_id(eni))}", "font": {"size": 8}})
+        elif col.kind == "lb":
+            box(col.x0, col.x1, _BOTTOM, _TOP, COLOURS["lb"])
+            name, _, detail = col.namespace.partition(" (")
+            first, _, rest = name.partition(" ")
+            head = [f"<b>{_esc(first)}</b> {_esc(rest)}"] + ([_esc("(" + detail)] if detail else [])
+            head += [f"<i>{_esc(col.scheme)}</i>"] if col.scheme else []
+            notes.append({"x": col.centre, "y": _TOP - 0.1, "yanchor": "top", "showarrow": False,
+                          "font": {"size": 10}, "text": "<br>".join(head)})
+            checks = [c for c in health_checks(flow) if c.load_balancer == col.namespace]
+            listener = " · ".join(p for p in (col.listener, col.address) if p)
+            point(col.centre, 1.5, f"<b>{label}</b><br>{_esc(listener)}" + "".join(
+                f"<br>{_esc(c.target)}: {_esc(c.check)} → {_esc(c.answer or '?')}" for c in checks), "circle")
+            if listener:
+                notes.append({"x": col.centre, "y": 1.3, "yanchor": "top", "showarrow": False, "font": {"size": 9},
+                              "text": "<br>".join(_esc(p) for p in (col.listener, col.address) if p)})
+            if checks:
+                notes.append(_check_panel(checks, col.target, col.centre, _CHECKS_Y))
         else:
             fill = COLOURS[col.kind]
             box(col.x0, col.x1, 0.9, 2.1, fill)
             notes.append({"x": col.centre, "y": 2.05, "yanchor": "top", "showarrow": False, "font": {"size": 10},
                           "text": "<br>".join(_esc(p) for p in _split(col.namespace))})
             point(col.centre, 1.5, label, "circle")
+    drawn = {c.namespace for c in layout.columns.values() if c.kind == "lb"}
+    loose = [c for c in health_checks(flow) if c.load_balancer not in drawn]
+    if loose:  # checks of a load balancer the packet never met: top right, over the drawing
+        panel = _check_panel(loose, "", 1.0, 1.0)
+        panel.update(xref="paper", yref="paper", xanchor="right", yanchor="top")
+        notes.append(panel)
     x_max = max(c.x1 for c in layout.columns.values())
     static = go.Scatter(x=px, y=py, mode="markers", hovertext=phover, hoverinfo="text", showlegend=False,
                         name="places", marker={"size": 11, "symbol": symbols, "color": "#555555", "opacity": opacity})
     verdict = "delivered" if flow.delivered else "dropped"
-    reply = "" if flow.reply is None else (" · reply " + ("delivered" if flow.reply.delivered else "dropped"))
+    reply = "" if flow.reply is None else (" · reply " + ("dropped" if not flow.reply.delivered else "delivered"
+                                                          if flow.reply_accepted else
+                                                          "not accepted: the connection times out"))
     seen = f" · the receiver sees src {flow.seen_source}" if flow.seen_source is not None else ""
     fig = go.Figure(static)
     fig.update_layout(
@@ -581,6 +718,32 @@ def _scene(flow: Flow, layout: _Layout, height: int) -> go.Figure:
         yaxis={"range": [-6.6, _TOP + 0.75], "autorange": False, "visible": False, "fixedrange": True},
     )
     return fig
+
+
+def _check_panel(checks: Sequence[HealthCheck], chosen: str, x: float, y: float) -> dict:
+    """A box listing each target's health check and its answer (green when healthy, red when not); the check
+    itself once when every target runs the same; the target the load balancer chose marked ▸."""
+    same = len({c.check for c in checks}) == 1
+    lines = ["<b>health checks</b>"] + ([_esc(checks[0].check)] if same else [])
+    per_target = 2 if len(lines) + 2 * len(checks) <= _CHECK_LINES else 1
+    room = _CHECK_LINES - len(lines)
+    shown = checks if len(checks) * per_target <= room else checks[:room - 1]
+    for c in shown:
+        colour = {True: COLOURS["healthy"], False: COLOURS["unhealthy"]}.get(c.healthy, "#444444")
+        code, _, why = c.answer.partition(" ")
+        answer = (f'<span style="color:{colour}"><b>{_esc(code)}</b></span>' + (f" {_esc(why)}" if why else "")
+                  if c.answer else "")
+        probe = "" if same else _esc(c.check) + " "
+        mark = "▸ " if c.target == chosen else ""
+        if per_target == 2 and (answer or probe):
+            lines += [f"{mark}{_esc(c.target)}", f"   {probe}" + (f"→ {answer}" if answer else "")]
+        else:
+            lines.append(f"{mark}{_esc(c.target)} {probe}" + (f"→ {answer}" if answer else ""))
+    if len(shown) < len(checks):
+        lines.append(f"… {len(checks) - len(shown)} more")
+    return {"x": x, "y": y, "yanchor": "top", "showarrow": False, "align": "left", "font": {"size": 9},
+            "bgcolor": "#ffffff", "bordercolor": "#8a8a8a", "borderwidth": 1, "borderpad": 3,
+            "text": "<br>".join(lines)}
 
 
 def _short_id(name: str, keep: int = 8) -> str:

@@ -581,6 +581,7 @@ def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "t
         result = _Result(False, f"more than {MAX_HOPS} hops: a routing loop")
     request_hops = tuple(tracer.hops)
     reply_flow = None
+    request_rules = tracer.evaluated
     if result.delivered and result.receiver is not None:
         tracer.direction, tracer.hops = "reply", []
         back = Packet(result.seen_dst, result.seen_src, protocol)
@@ -590,7 +591,8 @@ def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "t
             reply = _Result(False, f"more than {MAX_HOPS} hops: a routing loop")
         reply_flow = Flow(result.receiver.label, src.label, protocol, tuple(tracer.hops), reply.delivered,
                           reply.reason, reply.seen_src, reply.seen_dst,
-                          reply.receiver.label if reply.receiver else "")
+                          reply.receiver.label if reply.receiver else "",
+                          rules_evaluated=tracer.evaluated - request_rules)
     entries = tuple(c.entry() for t in tracer.conntrack.values() for c in t.connections)
     return Flow(src.label, dst.label if dst.kind != "address" else str(dst.address.ip), protocol, request_hops,
                 result.delivered, result.reason, result.seen_src, result.seen_dst,

@@ -192,7 +192,8 @@ class Flow:
     ``seen_source`` is the source the receiver sees (``None`` when nothing received it); ``translations`` say
     where each address translation happened; ``probabilities`` give each endpoint's chance where kube-proxy
     chose one at random (the choice itself is seeded); ``reply`` is the answer's own Flow (``None`` when the
-    request was dropped).
+    request was dropped). ``rules_evaluated`` counts every netfilter rule the engine evaluated for the request and
+    its reply (the reply's own share is ``reply.rules_evaluated``).
     """
 
     source: str
