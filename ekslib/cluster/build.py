@@ -552,26 +552,9 @@ def build_cluster(
         enis: list[Eni] = []
         for device, slots in enumerate(per_eni):
             primary = plan.address if device == 0 else take(False)
-            if limits.prefix_mode:
-                eni = Eni(
-                    f"eni-{_hex(rng, 17)}",
-                    plan.name,
-                    device,
-                    plan.subnet.id,
-                    primary,
-                    prefixes=tuple(take(True) for _ in range(slots)),
-                    mac=_mac(rng),
-                )
-            else:
-                eni = Eni(
-                    f"eni-{_hex(rng, 17)}",
-                    plan.name,
-                    device,
-                    plan.subnet.id,
-                    primary,
-                    secondary_ips=tuple(take(False) for _ in range(slots)),
-                    mac=_mac(rng),
-                )
+            held = {"prefixes" if limits.prefix_mode else "secondary_ips":
+                    tuple(take(limits.prefix_mode) for _ in range(slots))}
+            eni = Eni(f"eni-{_hex(rng, 17)}", plan.name, device, plan.subnet.id, primary, **held, mac=_mac(rng))
             enis.append(eni)
         free = ((eni, address) for eni in enis for address in eni.pod_addresses())
         for workload, pod_name, labels in plan.pods:

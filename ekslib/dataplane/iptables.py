@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ekslib.dataplane.kube_proxy import KubeProxySettings, _paused_gc, chain_name, kube_proxy_ruleset
+from ekslib._perf import paused_gc
+from ekslib.dataplane.kube_proxy import KubeProxySettings, chain_name, kube_proxy_ruleset
 from ekslib.dataplane.settings import VpcCniSettings
 from ekslib.dataplane.vpc_cni_iptables import vpc_cni_ruleset
 from ekslib.linux.iptables_save import parse_iptables_save, render
@@ -74,5 +75,5 @@ def iptables_save(cluster: Cluster, node: str, *, cni: VpcCniSettings | None = N
     -A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
     -A POSTROUTING -m comment --comment "AWS SNAT CHAIN" -j AWS-SNAT-CHAIN-0
     """
-    with _paused_gc():
+    with paused_gc():
         return render(node_ruleset(cluster, node, cni=cni, kube_proxy=kube_proxy), stamp=stamp, counters=counters)

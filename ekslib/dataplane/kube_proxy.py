@@ -87,16 +87,15 @@ are taken sorted by name (the order proxier_test.go's ``sortIPTablesRules`` comp
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from ekslib._checks import parse_ipv4, parse_ipv4_network
+from ekslib._perf import paused_gc
 from ekslib.cluster.model import Cluster, Service, ServiceEndpoint, ServicePort
 from ekslib.errors import EkslibError
 from ekslib.facts import (
@@ -393,19 +392,6 @@ def _rule(chain: str, target: Target | None, *matches: Match, **fields: Any) -> 
 _RULE_TEMPLATE = _template(Rule)
 
 
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off while ~10,000 acyclic objects are made (its passes over the growing heap
-    cost a quarter of the time), then back as it was."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 # ------------------------------------------------------------------------------------------- Service ports
 
 
@@ -647,7 +633,7 @@ def kube_proxy_ruleset(cluster: Cluster, node: str, settings: KubeProxySettings 
     >>> [r.text for r in kube_proxy_ruleset(c, c.nodes[0].name).rules("nat", "POSTROUTING")]
     ['-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING']
     """
-    with _paused_gc():
+    with paused_gc():
         return _kube_proxy_ruleset(cluster, node, settings or KubeProxySettings(), ruleset)
 
 

@@ -42,17 +42,16 @@ mode is deprecated in Kubernetes 1.35 and nftables mode is GA since 1.33; on EKS
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import gc
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from ekslib._checks import whole
+from ekslib._perf import paused_gc
 from ekslib.cluster.build import build_cluster
 from ekslib.cluster.model import Cluster, EndpointSlice, Service
 from ekslib.cluster.spec import _NAME_ALPHABET, NodeGroup, ServiceSpec, Workload
@@ -94,19 +93,6 @@ _OWN_SERVICES = 3  # default/kubernetes, kube-system/kube-dns, apps/backend
 _SERVICE_PREFIXES = tuple(v for k, v in CHAIN_PREFIXES.items() if k != "SEP")
 
 
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off while tens of thousands of acyclic objects are made (its passes over the
-    growing heap cost about as much as the work), then back as it was."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 @functools.lru_cache(maxsize=4)
 def _base_cluster(seed: int) -> Cluster:
     """One t3.medium node: the system pods, ``apps/backend`` (2 pods, a ClusterIP Service) and ``apps/client``."""
@@ -142,7 +128,7 @@ def scale_cluster(services: int, *, seed: int = 0) -> Cluster:
     new_services: list[Service] = []
     new_slices: list[EndpointSlice] = []
     t = template
-    with _paused_gc():
+    with paused_gc():
         for i in range(1, extra + 1):
             while (value := start + rng.randrange(low, size - 1)) in taken:
                 pass
@@ -218,7 +204,7 @@ def rules_traversed(services: Sequence[int] = SERVICE_COUNTS, *, seed: int = 0) 
     counts = [whole("services", n, minimum=_OWN_SERVICES) for n in services]
     nan = math.nan
     rows = []
-    with _paused_gc():
+    with paused_gc():
         for n in counts:
             cluster = scale_cluster(n, seed=seed)
             client = next(p.key for p in cluster.pods if p.namespace == NAMESPACE and p.name.startswith("client-"))
