@@ -106,3 +106,90 @@ def test_a_cluster_of_your_own():
     pods = {p.key for p in cluster.pods}
     assert {v for _, v in explorer.source.options} - {CHOICE} == pods
     assert explorer.flow.source.removeprefix("pod ") in pods
+
+
+# ----------------------------------------------------------------------------------------------- Services
+
+
+def test_each_scenario_starts_from_its_own_defaults():
+    """Choosing a scenario sets its controls as the scenario runs when given nothing: the same flow."""
+    explorer = FlowExplorer()
+    for name in SCENARIOS:
+        explorer.scenario.value = name
+        assert explorer.message.value == "", name
+        assert explorer.flow.hop_table().equals(scenario(name).hop_table()), name
+    explorer.scenario.value = "nodeport"
+    assert (explorer.subnet.value, explorer.external_traffic_policy.value) == ("public", "Cluster")
+    explorer.scenario.value = "loadbalancer"
+    assert (explorer.subnet.value, explorer.external_traffic_policy.value) == ("public", "Local")
+    explorer.scenario.value = "pod-to-internet"
+    assert explorer.subnet.value == "private"
+
+
+def test_nodeport_controls():
+    explorer = FlowExplorer("nodeport")
+    assert explorer.verdict.value.count("accepts the reply") == 1 and explorer.notes.value == ""
+    sources = {v for _, v in explorer.source.options} - {CHOICE}
+    assert any(s.startswith("default/api-") for s in sources)  # the Services cluster's pods
+    explorer.external_traffic_policy.value = "Local"
+    assert str(explorer.flow.seen_source.ip) == "203.0.113.77"  # Local keeps the client
+    explorer.local_endpoint.value = False  # a node without an api pod: kube-proxy's filter rule drops
+    expected = scenario("nodeport", external_traffic_policy="Local", local_endpoint=False)
+    assert explorer.flow.hop_table().equals(expected.hop_table()) and not explorer.flow.delivered
+    assert "has no local endpoints" in explorer.summary.value and "No reply" in explorer.verdict.value
+    explorer.local_endpoint.value = True
+    explorer.external_traffic_policy.value = "Cluster"
+    explorer.secondary_eni.value = True
+    explorer.connmark.value = False  # the reply leaves by eth1 and dies at the source/destination check
+    assert explorer.flow.delivered and not explorer.flow.reply.delivered
+    assert "reply is dropped" in explorer.verdict.value and "source/destination check" in explorer.verdict.value
+
+
+def test_load_balancer_controls_health_checks_and_the_hairpin():
+    explorer = FlowExplorer("loadbalancer")
+    notes = explorer.notes.value
+    assert notes.count("<tr>") == 4 and "healthz" in notes and ">503 (no local endpoint)<" in notes
+    assert 'style="color:#d62728"><b>503' in notes and 'style="color:#2ca02c"><b>200' in notes
+    assert explorer.flow.seen_source.ip == explorer.flow.hops[0].src.ip  # instance targets + Local: the client
+    explorer.target_type.value = "ip"
+    assert explorer.flow.hop_table().equals(scenario("loadbalancer", target_type="ip").hop_table())
+    assert not any(t.startswith("DNAT") for t in explorer.flow.translations)  # straight to the pod
+    explorer.preserve_client_ip.value = "on"
+    assert str(explorer.flow.seen_source.ip) == "203.0.113.77"
+    explorer.preserve_client_ip.value = "off"
+    assert str(explorer.flow.seen_source.ip) != "203.0.113.77"
+    explorer.kind.value = "clb"  # the CLB has no target types and no attribute: disabled, not passed
+    assert explorer.target_type.disabled and explorer.preserve_client_ip.disabled
+    assert explorer.flow.hop_table().equals(scenario("loadbalancer", kind="clb").hop_table())
+    assert explorer.flow.source == "client" and "CLB of default/web" in explorer.notes.value
+    explorer.kind.value = "nlb"
+    explorer.target_type.value = "instance"
+    explorer.preserve_client_ip.value = "default"
+    explorer.external_traffic_policy.value = "Cluster"
+    assert explorer.flow.hop_table().equals(
+        scenario("loadbalancer", external_traffic_policy="Cluster").hop_table())
+    assert "TCP :30512 -&gt; open" not in explorer.notes.value and ">open<" in explorer.notes.value
+    explorer.external_traffic_policy.value = "Local"
+    explorer.hairpin.value = True
+    assert explorer.flow.delivered and not explorer.flow.reply_accepted
+    assert "the client drops it: the connection times out" in explorer.verdict.value
+    last = _figure(explorer.animation)["frames"][-1]["data"]
+    assert last[2]["marker"]["symbol"] == "x" and "times out" in last[3]["text"][0]
+    explorer.protocol.value = "udp"
+    explorer.hairpin.value = False
+    assert explorer.flow.hop_table().equals(scenario("loadbalancer", protocol="udp").hop_table())
+
+
+def test_cluster_ip_controls():
+    explorer = FlowExplorer("pod-to-service")
+    assert explorer.hairpin.disabled is False and explorer.kind.disabled and explorer.external_traffic_policy.disabled
+    explorer.hairpin.value = True  # a backend pod to its own Service: the hairpin masquerade
+    assert explorer.flow.receiver == explorer.flow.source and any("MASQUERADE" in t for t in explorer.flow.translations)
+    assert "accepts the reply" in explorer.verdict.value
+    explorer.hairpin.value = False
+    explorer.host_network.value = True  # from the node's own network namespace: nat OUTPUT
+    assert explorer.flow.source.startswith("node ")
+    assert any(h.where.hook == "OUTPUT" and h.rewrite for h in explorer.flow.hops)
+    explorer.scenario.value = "pod-to-pod-same-node"  # takes neither: disabled, not passed
+    assert explorer.host_network.disabled and explorer.flow.hop_table().equals(
+        scenario("pod-to-pod-same-node").hop_table())

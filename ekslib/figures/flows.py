@@ -706,12 +706,14 @@ def _scene(flow: Flow, layout: _Layout, height: int) -> go.Figure:
                                                           if flow.reply_accepted else
                                                           "not accepted: the connection times out"))
     seen = f" · the receiver sees src {flow.seen_source}" if flow.seen_source is not None else ""
+    numbered = any(h.rewrite and {"src", "dst"} & set(h.changed) for h in flow.hops)
     fig = go.Figure(static)
     fig.update_layout(
         title={"text": f"{flow.protocol.upper()} {_esc(place_label(flow.source))} → "
                        f"{_esc(place_label(flow.destination))}: {verdict}{reply}",
                "subtitle": {"text": f"request (solid, blue) then reply (dotted, green), hop by hop{seen}; "
-                                    "press ▶ or drag the slider; a red field was just rewritten"}},
+                                    "press ▶ or drag the slider; a red field was just rewritten"
+                                    + ("; ① ② … mark the request's translations" if numbered else "")}},
         template=TEMPLATE, height=height, margin={"l": 10, "r": 10, "t": 80, "b": 70}, plot_bgcolor="#ffffff",
         hovermode="closest", shapes=shapes, annotations=notes,
         xaxis={"range": [-0.3, max(x_max + 0.3, _MIN_WIDTH)], "autorange": False, "visible": False, "fixedrange": True},

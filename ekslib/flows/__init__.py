@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from ekslib.flows.engine import trace
 from ekslib.flows.flow import Address, ConntrackEntry, Flow, Hop, Where
-from ekslib.flows.scenarios import SCENARIOS, scenario, scenario_cluster
+from ekslib.flows.scenarios import SCENARIOS, scenario, scenario_cluster, service_cluster
 from ekslib.flows.vpc import OUTSIDE_HOSTS, VpcFabric
 
 __all__ = ["Address", "ConntrackEntry", "Flow", "Hop", "OUTSIDE_HOSTS", "SCENARIOS", "VpcFabric", "Where",
-           "scenario", "scenario_cluster", "trace"]
+           "scenario", "scenario_cluster", "service_cluster", "trace"]

@@ -594,7 +594,8 @@ def trace(cluster: Cluster, source: str, destination: str, *, protocol: str = "t
                           reply.receiver.label if reply.receiver else "",
                           rules_evaluated=tracer.evaluated - request_rules)
     entries = tuple(c.entry() for t in tracer.conntrack.values() for c in t.connections)
-    return Flow(src.label, dst.label if dst.kind != "address" else str(dst.address.ip), protocol, request_hops,
+    named = dst.kind != "address" or not dst.name.startswith("host ")
+    return Flow(src.label, dst.label if named else str(dst.address.ip), protocol, request_hops,
                 result.delivered, result.reason, result.seen_src, result.seen_dst,
                 result.receiver.label if result.receiver else "", reply_flow, entries, tuple(tracer.translations),
                 dict(sorted(tracer.probabilities.items())), tracer.evaluated, scenario,

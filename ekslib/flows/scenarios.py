@@ -249,7 +249,7 @@ def _default_cluster(name: str, options: dict[str, Any]) -> Cluster:
                                kind=options.pop("kind", "nlb"), target_type=options.pop("target_type", "instance"),
                                preserve_client_ip=options.pop("preserve_client_ip", None),
                                scheme="internal" if hairpin else "internet-facing",
-                               protocol=options.pop("protocol", "tcp").upper())
+                               protocol=options.get("protocol", "tcp").upper())
     return scenario_cluster(options.get("subnet", "private"))
 
 

@@ -139,7 +139,9 @@ def load_balancer_of(cluster: Cluster, service_key: str, private_ips: tuple[IPv4
                                                                        str(default_preserve).lower()) == "true")
     endpoints = cluster.service_endpoints(service_key, port.name or None)
     if target_type == "ip" and kind == "nlb":
-        targets = tuple(Target(e.address, e.port, e.ready, "TCP on the traffic port", e.node_name) for e in endpoints)
+        targets = tuple(Target(e.address, e.port, e.ready, "TCP on the traffic port -> "
+                               + ("open (a ready endpoint)" if e.ready else "closed (not ready)"), e.node_name)
+                        for e in endpoints)
     else:
         local = svc.external_traffic_policy == "Local"
         targets = []
