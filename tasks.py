@@ -80,8 +80,10 @@ def test(extra: list[str]) -> int:
     if lint:
         _say("ruff found problems (above); `.venv/bin/python -m ruff check --fix .` mends the simple ones")
     _say("unit tests, doctests and notebooks (nbval)")
+    # --no-loadscope-reorder keeps collection order, so the long real-browser module (tests/test_browser.py, few
+    # tests but ~40 s) starts first instead of last (xdist otherwise hands out the scopes with most tests first)
     tests = _run(PYTHON, "-m", "pytest", "tests", "ekslib", "notebooks", "--nbval-lax", "--nbval-current-env",
-                 "-n", "2", "--dist", "loadscope", "-p", "no:cacheprovider", *extra, env=env)
+                 "-n", "2", "--dist", "loadscope", "--no-loadscope-reorder", "-p", "no:cacheprovider", *extra, env=env)
     return lint or tests
 
 
