@@ -137,3 +137,13 @@ def test_the_client_sees_what_it_connected_to_and_no_eni_sends_what_it_does_not_
             assert "holds" in hop.action
     if flow.delivered and flow.reply is not None and flow.reply.delivered:
         assert flow.reply_accepted, flow.summary()
+
+
+def test_who_sees_names_the_owner_of_the_address_the_pod_saw():
+    from ekslib.flows.scenarios import who_sees
+
+    table = who_sees({"local": scenario("loadbalancer"), "clb": scenario("loadbalancer", kind="clb"),
+                      "dropped": scenario("nodeport", external_traffic_policy="Local", local_endpoint=False)})
+    assert table["whose address"].tolist() == ["client", "load-balancer", ""]
+    assert table["the receiver sees"].iloc[2] == "(dropped)"
+    assert table["rewrites on the way in"].iloc[0] >= 3  # the internet gateway, the NLB, kube-proxy

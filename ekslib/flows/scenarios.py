@@ -16,6 +16,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+
 from ekslib.cluster.build import build_cluster
 from ekslib.cluster.model import Cluster, Pod
 from ekslib.cluster.spec import NodeGroup, ServiceSpec, Workload
@@ -267,3 +269,26 @@ def _targets(name: str, cluster: Cluster, options: dict[str, Any]) -> dict[str, 
         return {"endpoint": str(pod.address), "target": pod.node if options.get("target_type", "instance")
                 == "instance" else str(pod.address)}
     return {}
+
+
+def who_sees(flows: dict[str, Flow], cluster: Cluster | None = None) -> pd.DataFrame:
+    """One row per labelled flow: the source the receiver saw, whose address that is (an outside host, a load
+    balancer, a node's ENI), how many address rewrites the request met, and whether the client accepted the reply.
+
+    >>> table = who_sees({"NLB, Local": scenario("loadbalancer")})
+    >>> table.loc[0, "whose address"]
+    'client'
+    """
+    from ekslib.flows.vpc import VpcFabric
+
+    fabric = VpcFabric.of(cluster or service_cluster())
+    rows = []
+    for label, flow in flows.items():
+        seen = flow.seen_source
+        whose = "" if seen is None else (fabric.host_name(seen.ip) or fabric.holder(seen.ip)[0] or "unknown")
+        rows.append({"case": label, "the receiver sees": str(seen) if seen else "(dropped)", "whose address": whose,
+                     "rewrites on the way in": sum(bool(h.rewrite and {"src", "dst"} & set(h.changed))
+                                                   for h in flow.hops),
+                     "reply accepted": flow.reply_accepted})
+    return pd.DataFrame(rows, columns=["case", "the receiver sees", "whose address", "rewrites on the way in",
+                                       "reply accepted"])
