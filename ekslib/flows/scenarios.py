@@ -201,6 +201,13 @@ SCENARIOS: dict[str, tuple[Callable[..., tuple[str, str]], tuple[str, ...], str]
                      "a load balancer in front: NLB instance targets (two DNATs), IP targets, a CLB proxy, "
                      "health checks for Local, the hairpin"),
 }
+#: The options a scenario takes when they are not given (beyond each option's own default), and the scenarios that
+#: run in the Services cluster (:func:`service_cluster`) rather than the study cluster.
+SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
+    "nodeport": {"subnet": "public", "external_traffic_policy": "Cluster"},
+    "loadbalancer": {"subnet": "public", "external_traffic_policy": "Local"},
+}
+SERVICE_SCENARIOS = ("nodeport", "loadbalancer")
 #: What a scenario asks of the engine beyond its source and destination.
 TRACE_OPTIONS: dict[str, dict[str, Any]] = {"overlay-pod-to-pod": {"overlay": True}}
 #: Options every scenario takes.
@@ -241,13 +248,16 @@ def scenario(name: str, **options: Any) -> Flow:
 
 def _default_cluster(name: str, options: dict[str, Any]) -> Cluster:
     """The cluster a scenario runs on when none is given: the study cluster, or the Services one."""
+    defaults = SCENARIO_DEFAULTS.get(name, {})
     if name == "nodeport":
-        return service_cluster(options.get("subnet", "public"),
-                               external_traffic_policy=options.pop("external_traffic_policy", "Cluster"))
+        return service_cluster(options.get("subnet", defaults["subnet"]),
+                               external_traffic_policy=options.pop("external_traffic_policy",
+                                                                   defaults["external_traffic_policy"]))
     if name == "loadbalancer":
         hairpin = options.get("hairpin", False)
-        return service_cluster(options.get("subnet", "public"),
-                               lb_traffic_policy=options.pop("external_traffic_policy", "Local"),
+        return service_cluster(options.get("subnet", defaults["subnet"]),
+                               lb_traffic_policy=options.pop("external_traffic_policy",
+                                                             defaults["external_traffic_policy"]),
                                kind=options.pop("kind", "nlb"), target_type=options.pop("target_type", "instance"),
                                preserve_client_ip=options.pop("preserve_client_ip", None),
                                scheme="internal" if hairpin else "internet-facing",

@@ -28,7 +28,14 @@ import ipywidgets as widgets
 from ekslib.cluster.model import Cluster
 from ekslib.figures.flows import COLOURS, conntrack_figure, flow_animation, health_checks, hops_figure
 from ekslib.flows.flow import Flow
-from ekslib.flows.scenarios import SCENARIOS, scenario, scenario_cluster, service_cluster
+from ekslib.flows.scenarios import (
+    SCENARIO_DEFAULTS,
+    SCENARIOS,
+    SERVICE_SCENARIOS,
+    scenario,
+    scenario_cluster,
+    service_cluster,
+)
 from ekslib.flows.vpc import OUTSIDE_HOSTS
 from ekslib.widgets.common import guarded, show_figure
 
@@ -36,15 +43,9 @@ __all__ = ["CHOICE", "DEFAULTS", "FlowExplorer", "notes_html", "verdict_html"]
 
 #: The value of the source control that leaves the choice to the scenario.
 CHOICE = ""
-#: The option values a scenario runs with when it is not given them (``ekslib.flows.scenarios``: the Services
-#: scenarios run in the Services cluster's public subnets, a NodePort with externalTrafficPolicy Cluster, the load
-#: balancer's Service with Local); the explorer sets its controls to them when the scenario changes.
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "nodeport": {"subnet": "public", "external_traffic_policy": "Cluster"},
-    "loadbalancer": {"subnet": "public", "external_traffic_policy": "Local"},
-}
-#: Scenarios traced in the Services cluster (:func:`ekslib.flows.scenarios.service_cluster`) by default.
-SERVICE_SCENARIOS = ("nodeport", "loadbalancer")
+#: The option values a scenario runs with when it is not given them (one home: ``ekslib.flows.scenarios``); the
+#: explorer sets its controls to them when the scenario changes.
+DEFAULTS = SCENARIO_DEFAULTS
 _PRESERVE = {"default": None, "on": True, "off": False}
 
 
