@@ -40,6 +40,17 @@ print(time.perf_counter() - start)
 """
 
 
+def best_times(func, repeat: int) -> tuple[float, float]:
+    """The best wall time and the best CPU time of ``repeat`` calls of ``func``, in seconds."""
+    wall = cpu = float("inf")
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        func()
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return wall, cpu
+
+
 def best_of(func, repeat: int) -> float:
     """The best wall time of ``repeat`` calls of ``func``, in seconds."""
     best = float("inf")

@@ -23,28 +23,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from bench_capacity import fmt  # noqa: E402  (same folder)
+from bench_capacity import best_times, fmt  # noqa: E402  (same folder)
 
 GOAL_SERVICES = 1000
 GOAL_SAVE_S = 0.200
 PODS_PER_NODE = 200  # of an m5.4xlarge's 234
-
-
-def best_times(func, repeat: int) -> tuple[float, float]:
-    """The best wall time and the best CPU time of ``repeat`` calls of ``func``, in seconds."""
-    wall = cpu = float("inf")
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        func()
-        wall = min(wall, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    return wall, cpu
 
 
 def cluster_of(services: int):

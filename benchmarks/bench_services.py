@@ -23,13 +23,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from bench_capacity import fmt  # noqa: E402  (same folder)
+from bench_capacity import best_times, fmt  # noqa: E402  (same folder)
 
 GOAL_SCALE_S = 2.0
 GOAL_NODEPORT_S = 0.002
@@ -41,17 +40,6 @@ start, cpu = time.perf_counter(), time.process_time()
 rules_traversed()
 print(time.perf_counter() - start, time.process_time() - cpu)
 """
-
-
-def best_times(func, repeat: int) -> tuple[float, float]:
-    """The best wall time and the best CPU time of ``repeat`` calls of ``func``, in seconds."""
-    wall = cpu = float("inf")
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        func()
-        wall = min(wall, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    return wall, cpu
 
 
 def cold_scale(repeat: int) -> tuple[float, float]:
