@@ -161,7 +161,7 @@ class Tracer:
             verdict = run_hook(walk, "PREROUTING", packet, ("nat",))
         self._finish(walk)
         if verdict != "ACCEPT":
-            return self._drop(verdict, zone)
+            return self._drop(verdict, zone, packet)
         decision = self._route(view, packet, Where(zone, iface, "routing"))
         if not decision.reachable:
             return _Result(False, f"no route to {packet.dst.ip} on {zone}")
@@ -173,13 +173,13 @@ class Tracer:
                 verdict = run_hook(walk, "INPUT", packet, ("nat",))
             self._finish(walk)
             if verdict != "ACCEPT":
-                return self._drop(verdict, zone)
+                return self._drop(verdict, zone, packet)
             return self._deliver_host(view, packet)
         walk = self._walk(view, in_iface=iface, out_iface=decision.device)
         verdict = run_hook(walk, "FORWARD", packet)
         self._finish(walk)
         if verdict != "ACCEPT":
-            return self._drop(verdict, zone)
+            return self._drop(verdict, zone, packet)
         self.hop(Where(zone, iface, "FORWARD"), "forward", packet, action=f"forward {iface} -> {decision.device}")
         return self.node_out(view, packet, decision.device, in_iface=iface, gateway=decision.gateway)
 
@@ -201,7 +201,7 @@ class Tracer:
                 decision = self._route(view, packet, Where(zone, "", "routing", "", "reroute"))
         self._finish(walk)
         if verdict != "ACCEPT":
-            return self._drop(verdict, zone)
+            return self._drop(verdict, zone, packet)
         if decision.local:
             return self._deliver_host(view, packet)
         return self.node_out(view, packet, decision.device, in_iface=None, gateway=decision.gateway)
@@ -216,7 +216,7 @@ class Tracer:
             verdict = run_hook(walk, "POSTROUTING", packet, ("nat",))
         self._finish(walk)
         if verdict != "ACCEPT":
-            return self._drop(verdict, zone)
+            return self._drop(verdict, zone, packet)
         interface = view.dataplane.host.interface(device)
         if interface is not None and interface.kind == "bridge":
             # the bridge forwards to the port that answers ARP for the destination (the CNI bridge plugin)
@@ -279,7 +279,15 @@ class Tracer:
         self.hop(where, "deliver", packet, action=f"delivered to {receiver.label}")
         return _Result(True, receiver=receiver, seen_src=packet.src, seen_dst=packet.dst)
 
-    def _drop(self, verdict, zone: str):
+    def _drop(self, verdict, zone: str, packet: Packet | None = None):
+        """A netfilter verdict other than ACCEPT. The connection a dropped first packet opened in this zone is
+        never confirmed (nf_conntrack confirms an entry only when its first packet leaves the last hook), so it
+        leaves no entry: the kernel's ``conntrack -L`` shows nothing for it, as the real-kernel lab observed."""
+        conn = getattr(packet, "conn", None)
+        if conn is not None and packet.direction == "original" and conn.zone == zone and not conn.seen_reply:
+            table = self.table(zone)
+            if conn in table.connections:
+                table.connections.remove(conn)
         rule = verdict.rule.text if getattr(verdict, "rule", None) is not None else verdict.where
         last = self.hops[-1] if self.hops else None
         where = last.where if last is not None else Where(zone)

@@ -211,7 +211,8 @@ SERVICE_SCENARIOS = ("nodeport", "loadbalancer")
 #: What a scenario asks of the engine beyond its source and destination.
 TRACE_OPTIONS: dict[str, dict[str, Any]] = {"overlay-pod-to-pod": {"overlay": True}}
 #: Options every scenario takes.
-COMMON_OPTIONS = ("cluster", "source", "destination", "protocol", "port", "seed", "rules", "endpoint", "layout")
+COMMON_OPTIONS = ("cluster", "source", "destination", "protocol", "port", "seed", "rules", "endpoint", "target",
+                  "layout")
 
 
 def scenario(name: str, **options: Any) -> Flow:
@@ -231,19 +232,34 @@ def scenario(name: str, **options: Any) -> Flow:
     if unknown:
         raise EkslibError(f"scenario {name!r} takes no option {', '.join(sorted(unknown))}; its options: "
                           f"{', '.join(allowed + COMMON_OPTIONS)}")
-    cluster = options.pop("cluster", None) or _default_cluster(name, options)
-    options.pop("subnet", None)
-    cni = VpcCniSettings(external_snat=options.pop("external_snat", False),
-                         exclude_snat_cidrs=tuple(options.pop("exclude_snat_cidrs", ())),
-                         connmark=options.pop("connmark", True), layout=options.pop("layout", "current"))
+    cluster, cni = scenario_setup(name, **options)
+    for key in ("cluster", "subnet", "external_snat", "exclude_snat_cidrs", "connmark", "layout",
+                "external_traffic_policy", "kind", "target_type", "preserve_client_ip"):
+        options.pop(key, None)
     trace_options = dict(TRACE_OPTIONS.get(name, {}))
     trace_options.update(_targets(name, cluster, options))
     source, destination = options.pop("source", None), options.pop("destination", None)
     picked_source, picked_destination = picker(cluster, **{k: v for k, v in options.items() if k in allowed},
                                                **({"destination": destination} if destination else {}))
-    call = {k: v for k, v in options.items() if k in ("protocol", "port", "seed", "rules", "endpoint")}
+    call = {k: v for k, v in options.items() if k in ("protocol", "port", "seed", "rules", "endpoint", "target")}
     call = {**trace_options, **call}
     return trace(cluster, source or picked_source, destination or picked_destination, cni=cni, scenario=name, **call)
+
+
+def scenario_setup(name: str, **options: Any) -> tuple[Cluster, VpcCniSettings]:
+    """The cluster and the VPC CNI settings scenario ``name`` runs on with these options (what the real-kernel
+    lab builds to play it).
+
+    >>> cluster, cni = scenario_setup("nodeport", connmark=False)
+    >>> cluster.name, cni.policy_rule_1024
+    ('services-public', False)
+    """
+    options = dict(options)
+    cluster = options.pop("cluster", None) or _default_cluster(name, options)
+    cni = VpcCniSettings(external_snat=options.pop("external_snat", False),
+                         exclude_snat_cidrs=tuple(options.pop("exclude_snat_cidrs", ())),
+                         connmark=options.pop("connmark", True), layout=options.pop("layout", "current"))
+    return cluster, cni
 
 
 def _default_cluster(name: str, options: dict[str, Any]) -> Cluster:
