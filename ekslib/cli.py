@@ -6,7 +6,10 @@ Subcommands:
   output (the number alone on stdout), same messages for a missing ``--instance-type`` / ``--cni-version``;
 * ``table``        -- max pods of a whole family (or every type) under one set of CNI settings;
 * ``refresh-data`` -- regenerate the bundled snapshot ``data/instance_types.csv`` (offline from moto, or
-  ``--live`` from the EC2 API with your AWS credentials).
+  ``--live`` from the EC2 API with your AWS credentials);
+* ``lab verify``   -- build the scenarios' data plane in real network namespaces, play every scenario the kernel
+  can, print predicted vs observed and exit 1 on any mismatch (root, or a user namespace where allowed);
+  ``lab status`` says whether a lab can run here; ``lab clean`` removes labs left by killed processes.
 
 The instance types are those of the EC2 snapshot and of the VPC CNI's own limits table together
 (:func:`ekslib.sources.load_instance_types`). A type only the VPC CNI's table knows (p3.2xlarge, ...) has no
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -151,6 +155,53 @@ def cmd_refresh_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    """The real-kernel lab: ``status``, ``clean`` or ``verify``."""
+    from ekslib.lab import kernel
+
+    if args.lab_command == "status":
+        ok, why = kernel.lab_support()
+        print(("yes: " if ok else "no: ") + why)
+        present = kernel.lab_namespaces()
+        if present:
+            print(f"{len(present)} lab namespaces present: {', '.join(present[:6])}" + (" ..." if len(present) > 6
+                                                                                       else ""))
+        return 0 if ok else 1
+    if args.lab_command == "clean":
+        gone = kernel.reclaim_stale()
+        print(f"removed {len(gone)} namespaces of labs whose process is gone" + (f": {', '.join(gone)}" if gone
+                                                                                 else ""))
+        return 0
+    ok, why = kernel.lab_support()
+    if not ok:
+        wrapped = kernel.user_namespace_command([sys.executable, "-m", "ekslib", *sys.argv[1:]]) \
+            if os.geteuid() != 0 and not os.environ.get(kernel.USERNS_ENV) else None
+        if wrapped is None:
+            raise CommandError(f"no lab here: {why}")
+        print("[lab] not root: running inside a user namespace (unshare)", file=sys.stderr)
+        return subprocess.call(wrapped)
+    from ekslib.lab.verify import verify
+
+    def progress(done: int, total: int, label: str) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {label}", file=sys.stderr, flush=True)
+
+    table = verify(args.scenario, progress=progress)
+    if args.format == "json":
+        print(table.to_json(orient="records"))
+    elif args.format == "csv":
+        print(table.to_csv(index=False), end="")
+    else:
+        columns = ["scenario", "case", "predicted source seen", "observed source seen", "predicted reply accepted",
+                   "observed reply accepted", "match", "differences"]
+        print(table[columns].fillna("").to_string(index=False))
+    played = table[table["played"]]
+    bad = played[~played["match"].astype(bool)]
+    print(f"{len(played) - len(bad)} of {len(played)} cases as the engine predicted; "
+          f"{len(table) - len(played)} not played here", file=sys.stderr)
+    return 1 if len(bad) else 0
+
+
 # ----------------------------------------------------------------------------------------------- parser
 
 
@@ -244,6 +295,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="replace the snapshot even if the answer has far fewer types than it")
     p.set_defaults(func=cmd_refresh_data)
+
+    p = sub.add_parser(
+        "lab", formatter_class=_Formatter,
+        help="the real-kernel lab: verify the engine against Linux network namespaces",
+        description="Build the scenarios' clusters in real Linux network namespaces (nodes, pods, the VPC, a\n"
+                    "NAT gateway, a load balancer, hosts outside), send real TCP and UDP through them and\n"
+                    "compare what the kernel did with what the engine predicts. Needs Linux and root, or a\n"
+                    "user namespace (unshare) where the system allows one. Never touches the host's network.",
+        epilog="examples:\n"
+               "  %(prog)s status\n"
+               "  %(prog)s verify\n"
+               "  %(prog)s verify --scenario nodeport loadbalancer --format csv\n"
+               "  %(prog)s clean",
+    )
+    lab_sub = p.add_subparsers(dest="lab_command", metavar="LAB_COMMAND", required=True)
+    lab_sub.add_parser("status", help="can a lab run here?")
+    lab_sub.add_parser("clean", help="remove labs left by killed processes")
+    v = lab_sub.add_parser("verify", help="every scenario the kernel can play: predicted vs observed")
+    v.add_argument("--scenario", nargs="+", metavar="NAME", help="only these scenarios (default: all)")
+    v.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format")
+    v.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=cmd_lab)
     return parser
 
 

@@ -77,6 +77,26 @@ def lab_support() -> tuple[bool, str]:
     return True, "network namespaces, iptables and conntrack are available"
 
 
+#: Set inside the user namespace that :func:`user_namespace_command` makes (so that it is not made twice).
+USERNS_ENV = "EKSLIB_LAB_USERNS"
+
+
+def user_namespace_command(argv: list[str]) -> list[str] | None:
+    """``argv`` wrapped to run as root of a new user namespace with its own network and mount namespaces
+    (``unshare -rnm``) and a private tmpfs on /run/netns, where this system allows one (dataplane.md section 4:
+    the whole lab ran so as a normal user); None where it does not. The host's network cannot be reached from
+    there at all: the process itself starts in a new, empty network namespace."""
+    unshare = shutil.which("unshare")
+    if unshare is None or not sys.platform.startswith("linux"):
+        return None
+    probe = subprocess.run([unshare, "-rnm", "true"], capture_output=True)
+    if probe.returncode:
+        return None
+    script = ('mount -t tmpfs ekslab /run 2>/dev/null || exit 3; mkdir -p /run/netns; '
+              f'export {USERNS_ENV}=1; exec "$@"')
+    return [unshare, "-rnm", "sh", "-c", script, "sh", *argv]
+
+
 def _exe(name: str) -> str:
     return shutil.which(name) or str(Path("/usr/sbin", name))
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import atexit
+import re
 import itertools
 import os
 import subprocess
@@ -21,7 +22,7 @@ from ekslib.cluster.model import Cluster
 from ekslib.dataplane.settings import VpcCniSettings
 from ekslib.errors import EkslibError, suggest
 from ekslib.flows.flow import Address, ConntrackEntry
-from ekslib.lab.kernel import PREFIX, Kernel, lab_support, reclaim_stale, run_in, run_many
+from ekslib.lab.kernel import PREFIX, Kernel, _command, lab_support, reclaim_stale, run_in, run_many
 from ekslib.lab.plan import LabPlan, lab_plan
 from ekslib.lab.traffic import Attempt, Traffic, parse_conntrack
 
@@ -287,27 +288,72 @@ class Lab:
         """What ``iptables-save`` prints inside ``node``'s namespace (the kernel's own account of its rules)."""
         return run_in(self.namespace_of(node), ["iptables-save"])
 
-    def chain_walk(self, source: str, destination: str, *, node: str, protocol: str = "tcp",
-                   port: int | None = None) -> list[str]:
-        """The chains one new connection's first packet walks in ``node``, as ``xtables-monitor --trace`` prints
-        them (a ``-j TRACE`` rule in raw PREROUTING and OUTPUT for the duration); [] where the kernel cannot
-        trace."""
+    def chain_walk(self, source: str, destination: str | Address, *, node: str, protocol: str = "tcp",
+                   port: int | None = None, sport: int = 40000) -> list[TraceStep]:
+        """The rules the first packet of one new connection matched in ``node``, in the kernel's order, as
+        ``xtables-monitor --trace`` reports them (a ``-j TRACE`` rule in raw PREROUTING and OUTPUT while it
+        runs); [] where this kernel cannot trace."""
         ns = self.namespace_of(node)
         match = ["-p", protocol] + (["--syn"] if protocol == "tcp" else [])
         for chain in ("PREROUTING", "OUTPUT"):
             run_in(ns, ["iptables", "-t", "raw", "-I", chain, *match, "-j", "TRACE"])
-        monitor = subprocess.Popen(["ip", "netns", "exec", ns, "xtables-monitor", "--trace"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        monitor = subprocess.Popen(_command(ns, ["xtables-monitor", "--trace"]), stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
         try:
-            time.sleep(0.15)
-            self.connect(source, destination, protocol=protocol, port=port)
+            time.sleep(0.2)  # let the monitor subscribe before the packet goes
+            self.connect(source, destination, protocol=protocol, port=port, sport=sport)
             time.sleep(0.1)
         finally:
             monitor.terminate()
             out, _ = monitor.communicate(timeout=5)
             for chain in ("PREROUTING", "OUTPUT"):
                 run_in(ns, ["iptables", "-t", "raw", "-D", chain, *match, "-j", "TRACE"], check=False)
-        return [line for line in out.splitlines() if line.startswith("TRACE")]
+        return parse_trace(out)
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One line of ``xtables-monitor --trace``: a rule the packet matched (or a chain's policy), its verdict and
+    the rule as ``iptables-save`` prints it."""
+
+    table: str
+    chain: str
+    verdict: str
+    rule: str
+
+    @property
+    def is_rule(self) -> bool:
+        return bool(self.rule)
+
+
+def parse_trace(text: str) -> list[TraceStep]:
+    """The first traced packet's steps from ``xtables-monitor --trace`` output (our own TRACE rule left out).
+
+    >>> parse_trace(" TRACE: 2 0ad595f5 nat:KUBE-MARK-MASQ:rule:0x36:CONTINUE  -4 -t nat -A KUBE-MARK-MASQ -j "
+    ...             "MARK --set-xmark 0x4000/0x4000")[0].rule
+    '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000'
+    """
+    steps, first = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("TRACE:"):
+            continue
+        parts = line.split(None, 4)
+        if len(parts) < 4:
+            continue
+        packet_id, where = parts[2], parts[3]
+        first = first or packet_id
+        if packet_id != first:
+            continue
+        table, chain, kind, *rest = where.split(":")
+        verdict = rest[-1] if rest else ""
+        rule = parts[4] if len(parts) > 4 else ""
+        rule = re.sub(r"^-4 -t \S+ ", "", rule.strip())
+        if rule.endswith("-j TRACE"):
+            continue
+        steps.append(TraceStep(table, chain, verdict if kind == "rule" else f"policy {verdict}",
+                               rule if kind == "rule" else ""))
+    return steps
 
 
 def _topology(cluster: Cluster) -> tuple:

@@ -230,8 +230,12 @@ def verify(scenarios: Iterable[str] | None = None, *, cases: Iterable[Case] | No
 
     ``progress`` is called with ``(done, total, label)`` after each case.
     """
+    from ekslib.lab.kernel import lab_support
     from ekslib.lab.lab import Lab
 
+    ok, why = lab_support()
+    if not ok and cases is None:
+        return _verify_in_user_namespace(scenarios, why)
     chosen = list(cases) if cases is not None else list(CASES)
     if scenarios is not None:
         names = list(scenarios)
@@ -260,4 +264,40 @@ def verify(scenarios: Iterable[str] | None = None, *, cases: Iterable[Case] | No
     if scenarios is None or any(n in NOT_PLAYED for n in scenarios):
         for name, why in NOT_PLAYED.items():
             rows.append({"scenario": name, "case": "", "played": False, "match": None, "differences": why})
+    return pd.DataFrame(rows)
+
+
+def _verify_in_user_namespace(scenarios: Iterable[str] | None, why: str) -> pd.DataFrame:
+    """:func:`verify` as a normal user: ``python -m ekslib lab verify`` inside a user namespace, read back."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ekslib.lab.kernel import USERNS_ENV, user_namespace_command
+
+    argv = [sys.executable, "-m", "ekslib", "lab", "verify", "--format", "json", "--quiet"]
+    if scenarios is not None:
+        argv += ["--scenario", *scenarios]
+    wrapped = None if os.geteuid() == 0 or os.environ.get(USERNS_ENV) else user_namespace_command(argv)
+    if wrapped is None:
+        raise EkslibError(f"no lab here: {why}")
+    done = subprocess.run(wrapped, capture_output=True, text=True)
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        raise EkslibError(f"the lab in a user namespace failed: {done.stderr.strip()[-500:]}")
+    return pd.DataFrame(json.loads(done.stdout))
+
+
+def compare_walk(steps, flow: Flow, node: str) -> pd.DataFrame:
+    """The kernel's chain walk (:meth:`ekslib.lab.Lab.chain_walk`) beside the engine's netfilter hops of the
+    same first packet in ``node``: one row per rule either side matched, in order, and whether they agree."""
+    kernel = [f"{s.table} {s.chain}: {s.rule}" for s in steps if s.is_rule]
+    engine = [f"{h.where.table} {h.where.chain}: {h.rule}" for h in flow.hops
+              if h.kind == "netfilter" and h.direction == "request" and h.where.namespace == f"node {node}"]
+    # the engine's walk of this node ends where the packet leaves it; so does the kernel's trace of one packet
+    rows = []
+    for i in range(max(len(kernel), len(engine))):
+        k = kernel[i] if i < len(kernel) else ""
+        e = engine[i] if i < len(engine) else ""
+        rows.append({"step": i + 1, "kernel (xtables-monitor --trace)": k, "engine": e, "same": k == e})
     return pd.DataFrame(rows)
