@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 import atexit
-import re
 import itertools
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
