@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_pods_are_wired_as_the_vpc_cni_wires_them(plan):
     cluster = plan.cluster
     node = cluster.nodes[0]
     dp = node_dataplane(cluster, node.name)
-    pod_ns = {p: ns for p, ns in plan.pod_namespaces.items()}
+    pod_ns = dict(plan.pod_namespaces)
     for veth in dp.veths:
         ns = pod_ns[veth.pod]
         routes = [r.route.text() for r in plan.routes if r.ns == ns]
@@ -190,7 +191,7 @@ def _host_network() -> dict[str, str]:
     for key in ("net/ipv4/ip_forward", "net/ipv4/conf/all/rp_filter", "net/ipv4/conf/all/arp_ignore",
                 "net/bridge/bridge-nf-call-iptables"):
         path = f"/proc/sys/{key}"
-        out[key] = open(path).read() if os.path.exists(path) else ""
+        out[key] = Path(path).read_text() if os.path.exists(path) else ""
     return out
 
 
@@ -211,10 +212,9 @@ def test_the_host_network_is_the_same_after_a_lab_and_after_an_exception_inside_
     with Lab(scenario_cluster("private")) as lab:
         assert lab.connect(lab.cluster.pods[1].key, "internet").reply_accepted
     assert _host_network() == before
-    with pytest.raises(RuntimeError, match="boom"):
-        with Lab(scenario_cluster("private")) as lab:
-            names = [n.name for n in lab.plan.namespaces]
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), Lab(scenario_cluster("private")) as lab:
+        names = [n.name for n in lab.plan.namespaces]
+        raise RuntimeError("boom")
     assert not set(names) & set(lab_namespaces())
     assert _host_network() == before
 

@@ -185,7 +185,7 @@ def lab_plan(cluster: Cluster, *, tag: str, cni: VpcCniSettings | None = None) -
     >>> from ekslib.flows.scenarios import scenario_cluster
     >>> plan = lab_plan(scenario_cluster("private"), tag="t")
     >>> sorted({n.role for n in plan.namespaces})
-    ['host', 'nat-gateway', 'node', 'pod', 'vpc']
+    ['host', 'load-balancer', 'nat-gateway', 'node', 'pod', 'vpc']
     """
     cni = cni or VpcCniSettings()
     fabric = VpcFabric.of(cluster)
