@@ -9,7 +9,11 @@ One subpackage per concept of the course, each importing only those above it in 
 * ``ipam``      -- ipamd's warm pool, subnets and the subnet planner, fleets of nodes;
 * ``cluster``   -- the cluster model: build it, read it from kubectl, graph it;
 * ``linux``     -- a node's Linux networking as objects, printed as ``ip`` prints it;
-* ``dataplane`` -- what the VPC CNI (and kubenet, for contrast) build on a node;
+* ``dataplane`` -- what the VPC CNI (and kubenet, for contrast) build on a node, and the rules it and kube-proxy
+  write;
+* ``flows``     -- the packet engine: a connection traced hop by hop through those rules, the VPC and its gateways;
+* ``lab``       -- the same data plane in real Linux network namespaces, and the engine checked against the kernel;
+* ``study``     -- exercises that check themselves, the notebooks' navigation, the static site;
 * ``figures``   -- functions returning a ``plotly.graph_objects.Figure`` over the models;
 * ``widgets``   -- thin ipywidgets GUIs over the figures; ``cli`` -- ``python -m ekslib``.
 

@@ -1,7 +1,7 @@
 """The shape of ekslib: one subpackage per concept, each importing only those below it, no cycles.
 
 The order (README, ``ekslib/__init__.py``): base modules (errors, facts, _checks) -> sources -> capacity -> ipam ->
-cluster -> linux -> dataplane -> flows -> lab -> figures -> widgets -> cli. Every import counts, also those inside
+cluster -> linux -> dataplane -> flows -> lab -> study -> figures -> widgets -> cli. Every import counts, also those inside
 functions: a lazy import that runs up the list is still a dependency that runs up the list.
 """
 
@@ -16,8 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "ekslib"
 #: Rooms from the bottom up; a module may import its own room and the rooms before it.
-LAYERS = ("base", "sources", "capacity", "ipam", "cluster", "linux", "dataplane", "flows", "lab", "figures",
-          "widgets", "cli", "api")
+LAYERS = ("base", "sources", "capacity", "ipam", "cluster", "linux", "dataplane", "flows", "lab", "study",
+          "figures", "widgets", "cli", "api")
 BASE = {"errors", "facts", "_checks", "_version", "_perf"}
 
 
