@@ -130,6 +130,13 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace):
+    """``[done/total] label`` lines on stderr unless ``--quiet``."""
+    from ekslib._progress import text_progress
+
+    return None if getattr(args, "quiet", False) else text_progress()
+
+
 def cmd_refresh_data(args: argparse.Namespace) -> int:
     from ekslib.sources import instance_types as data
 
@@ -139,13 +146,14 @@ def cmd_refresh_data(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            result = data.refresh_instance_types(None, regions, path=path, force=args.force)
+            result = data.refresh_instance_types(None, regions, path=path, force=args.force,
+                                                 progress=_progress(args))
         except (BotoCoreError, ClientError) as exc:
             raise CommandError(f"the EC2 API call failed ({exc}); check your AWS credentials and regions, "
                                f"or drop --live to rebuild the snapshot offline from moto") from None
     else:
         try:
-            result = data.snapshot_from_moto(path, regions, force=args.force)
+            result = data.snapshot_from_moto(path, regions, force=args.force, progress=_progress(args))
         except ModuleNotFoundError as exc:
             if (exc.name or "").split(".")[0] != "moto":
                 raise
@@ -182,11 +190,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         return subprocess.call(wrapped)
     from ekslib.lab.verify import verify
 
-    def progress(done: int, total: int, label: str) -> None:
-        if not args.quiet:
-            print(f"[{done}/{total}] {label}", file=sys.stderr, flush=True)
-
-    table = verify(args.scenario, progress=progress)
+    table = verify(args.scenario, progress=_progress(args))
     if args.format == "json":
         print(table.to_json(orient="records"))
     elif args.format == "csv":
@@ -294,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="PATH", help="CSV to write (default: the bundled snapshot)")
     p.add_argument("--force", action="store_true",
                    help="replace the snapshot even if the answer has far fewer types than it")
+    p.add_argument("--quiet", action="store_true", help="no progress lines (one per region) on stderr")
     p.set_defaults(func=cmd_refresh_data)
 
     p = sub.add_parser(

@@ -201,27 +201,28 @@ def test_refresh_data_writes_a_snapshot_and_its_provenance(capsys, tmp_path, mon
     from tests.conftest import api_item
     from tests.test_data import _stubbed_client
 
-    def offline(path, regions, *, force):
+    def offline(path, regions, *, force, progress):
         clients = {r: _stubbed_client([[api_item("t3.medium"), api_item("m5.large", 3, 10)]], r)[0] for r in regions}
-        return data.refresh_instance_types(clients.__getitem__, regions, path=path, force=force,
+        return data.refresh_instance_types(clients.__getitem__, regions, path=path, force=force, progress=progress,
                                            source="EC2 DescribeInstanceTypes as served offline by moto (stubbed)")
 
     monkeypatch.setattr(data, "snapshot_from_moto", offline)
     target = tmp_path / "x.csv"
     code, out, err = run(capsys, "refresh-data", "--output", str(target), "--regions", "eu-west-1,us-east-1")
-    assert code == 0 and err == ""
+    assert code == 0 and err == "[1/2] eu-west-1: 2 instance types\n[2/2] us-east-1: 2 instance types\n"
     assert out.count("\n") == 1 and str(target) in out and "moto" in out
     count = int(out.split()[0])
     with target.open() as handle:
         assert sum(1 for _ in csv.DictReader(handle)) == count == 2
     provenance = json.loads((tmp_path / "x.provenance.json").read_text())
     assert provenance["count"] == count and provenance["regions"] == ["eu-west-1", "us-east-1"]
+    assert run(capsys, "refresh-data", "--output", str(tmp_path / "q.csv"), "--quiet")[2] == ""  # no progress
 
 
 def test_refresh_data_live_passes_the_options(capsys, tmp_path, monkeypatch):
     seen = {}
 
-    def fake_refresh(client, regions, *, path, force):
+    def fake_refresh(client, regions, *, path, force, progress):
         seen.update(client=client, regions=regions, path=path, force=force)
         return data.RefreshResult(Path(path), 3, {"source": "EC2 DescribeInstanceTypes"})
 
@@ -237,7 +238,7 @@ def test_refresh_data_live_passes_the_options(capsys, tmp_path, monkeypatch):
 def test_refresh_data_defaults(capsys, monkeypatch):
     seen = {}
 
-    def fake_moto(path, regions, *, force):
+    def fake_moto(path, regions, *, force, progress):
         seen.update(path=path, regions=regions, force=force)
         return data.RefreshResult(Path(path), 1, {"source": "moto"})
 

@@ -318,8 +318,11 @@ def test_write_is_atomic_rename(tmp_path, monkeypatch):
 
 def test_refresh_end_to_end_against_moto(tmp_path):
     """The real boto3 code path against moto's EC2, which serves AWS's published catalogue."""
-    result = data.snapshot_from_moto(tmp_path / "types.csv", regions=["us-east-1"])
+    heard = []
+    result = data.snapshot_from_moto(tmp_path / "types.csv", regions=["us-east-1"],
+                                     progress=lambda *step: heard.append(step))
     frame = data.load_ec2_snapshot(result.path)
+    assert heard == [(1, 1, f"us-east-1: {result.count} instance types")]  # progress, one step per region
     assert result.count == len(frame) > 1000
     assert "moto" in result.provenance["source"]
     assert list(frame.columns) == list(data.SNAPSHOT_COLUMNS)  # the refresh writes only EC2's fields

@@ -159,3 +159,11 @@ def test_bad_layouts():
     with pytest.raises(EkslibError, match="lifetime_s"):
         Churn(lifetime_s=0)
     assert facts.POOL_LOOP_S == 5
+
+
+def test_a_long_simulation_reports_its_progress():
+    heard = []
+    simulate_cluster(["10.0.0.0/24"], [FleetGroup("t3.medium", 2)], duration_s=600,
+                     progress=lambda *step: heard.append(step))
+    assert len(heard) == 20 and heard[-1][:2] == (120, 120) and heard[-1][2] == "10 of 10 simulated minutes"
+    assert [d for d, _, _ in heard] == sorted(d for d, _, _ in heard)

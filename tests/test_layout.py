@@ -18,7 +18,7 @@ PACKAGE = ROOT / "ekslib"
 #: Rooms from the bottom up; a module may import its own room and the rooms before it.
 LAYERS = ("base", "sources", "capacity", "ipam", "cluster", "linux", "dataplane", "flows", "lab", "study",
           "figures", "widgets", "cli", "api")
-BASE = {"errors", "facts", "_checks", "_version", "_perf"}
+BASE = {"errors", "facts", "_checks", "_version", "_perf", "_progress"}
 
 
 def module_name(path: Path) -> str:

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ekslib._checks import ceil_div, parse_subnet
+from ekslib._progress import Progress, report
 from ekslib.errors import EkslibError
 from ekslib.facts import (
     ATTACH_ENI_CALLS,
@@ -110,7 +111,7 @@ class _Subnets:
 def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], *, duration_s: float = 6 * 3600,
                      workload: Churn | None = None, attach_delay_s: float = ENI_ATTACH_DELAY_S,
                      record_every_s: float = POOL_LOOP_S, settings: PoolSettings | None = None,
-                     **pool_overrides: Any) -> pd.DataFrame:
+                     progress: Progress | None = None, **pool_overrides: Any) -> pd.DataFrame:
     """A tidy timeline of a cluster's address use: one row per recorded loop and subnet.
 
     Columns: ``time_s, subnet, nodes, pods_running, pods_pending, node_ips`` (the nodes' own addresses),
@@ -119,7 +120,8 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
     ``warm`` (attached, unused), ``cooldown``, ``subnet_free``, ``ec2_calls``, ``failures`` and
     ``invalid_parameter_value`` (cumulative; failures are refused allocations, of which the second column
     counts EC2's ``InvalidParameterValue`` answers, the ones ipamd does not back off for).
-    ``pool_overrides``: the fields of :class:`ekslib.ipam.PoolSettings`.
+    ``pool_overrides``: the fields of :class:`ekslib.ipam.PoolSettings`. ``progress(done, total, label)`` hears
+    of every 5 % of the simulated time (:mod:`ekslib._progress`).
 
     >>> t = simulate_cluster(["10.0.0.0/26"], [FleetGroup("m5.large", 4)], duration_s=300,
     ...                      workload=Churn(utilisation=0.9, seed=2))
@@ -185,8 +187,11 @@ def simulate_cluster(subnets: Sequence[Any], node_groups: Sequence[FleetGroup], 
         return np.bincount(sub, weights=values, minlength=nsub)
 
     previous_target = 0.0
+    tell = max(1, steps // 20) if progress is not None else 0
     for k in range(steps + 1):
         t = k * POOL_LOOP_S
+        if tell and k and (k % tell == 0 or k == steps):
+            report(progress, k, steps, f"{t / 60:.0f} of {steps * POOL_LOOP_S / 60:.0f} simulated minutes")
         # cooldown ring: the bucket of 35 s ago expires, this tick's departures go in
         bucket = k % ticks_cool
         cooling -= cool[:, :, bucket]

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ekslib._progress import Progress, report
 from ekslib.errors import EkslibError, RefreshError, UnknownInstanceTypeError, suggest
 from ekslib.sources import published as _published
 from ekslib.sources.paths import DATA_DIR
@@ -232,6 +233,7 @@ def refresh_instance_types(
     source: str = "EC2 DescribeInstanceTypes",
     force: bool = False,
     today: _dt.date | None = None,
+    progress: Progress | None = None,
 ) -> RefreshResult:
     """Read ``DescribeInstanceTypes`` in every region, merge, and write the snapshot atomically.
 
@@ -240,7 +242,8 @@ def refresh_instance_types(
     provenance (``<name>.provenance.json``: source, regions, date, count) are each written to a temporary
     file and renamed into place, so a reader never sees half a file. Refused with :class:`RefreshError`,
     leaving the snapshot as it was: an empty answer, an item missing a needed field, or (unless ``force``)
-    fewer than 90 % of the types the current snapshot has.
+    fewer than 90 % of the types the current snapshot has. ``progress(done, total, label)`` hears of each region
+    as it is read (:mod:`ekslib._progress`).
 
     >>> import boto3, moto                                          # doctest: +SKIP
     >>> with moto.mock_aws():                                       # doctest: +SKIP
@@ -251,8 +254,10 @@ def refresh_instance_types(
     clients = _clients(ec2_client, regions)
     merged: dict[str, dict[str, Any]] = {}
     bad: list[str] = []
-    for _region, client in clients:
-        for item in fetch_instance_types(client):
+    for done, (region, client) in enumerate(clients, 1):
+        items = fetch_instance_types(client)
+        report(progress, done, len(clients), f"{region}: {len(items)} instance types")
+        for item in items:
             name = item.get("InstanceType", "<no InstanceType>")
             if name in merged:
                 continue

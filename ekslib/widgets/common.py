@@ -44,3 +44,24 @@ def guarded(message: widgets.HTML, action: Callable[[], Any]) -> Any:
         return None
     message.value = ""
     return result
+
+
+class ProgressBar:
+    """Progress for a notebook (:mod:`ekslib._progress`): a bar and the last step's label. Display ``.widget``,
+    then pass the bar itself as ``progress=`` to a slow call (a refresh over several regions, a long simulation).
+
+    >>> bar = ProgressBar("refresh")
+    >>> bar(2, 4, "eu-west-1: 870 instance types")
+    >>> bar.bar.value, bar.bar.max, bar.label.value
+    (2, 4, 'eu-west-1: 870 instance types')
+    """
+
+    def __init__(self, description: str = "working") -> None:
+        self.bar = widgets.IntProgress(value=0, min=0, max=1, description=description)
+        self.label = widgets.Label()
+        self.widget = widgets.HBox([self.bar, self.label])
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        self.bar.max = max(total, 1)
+        self.bar.value = min(done, self.bar.max)
+        self.label.value = label
