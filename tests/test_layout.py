@@ -1,8 +1,8 @@
 """The shape of ekslib: one subpackage per concept, each importing only those below it, no cycles.
 
 The order (README, ``ekslib/__init__.py``): base modules (errors, facts, _checks) -> sources -> capacity -> ipam ->
-cluster -> linux -> dataplane -> flows -> lab -> study -> figures -> widgets -> cli. Every import counts, also those inside
-functions: a lazy import that runs up the list is still a dependency that runs up the list.
+cluster -> linux -> dataplane -> flows -> lab -> study -> figures -> widgets -> cli. Every import counts, also those
+inside functions: a lazy import that runs up the list is still a dependency that runs up the list.
 """
 
 from __future__ import annotations
