@@ -183,7 +183,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     ok, why = kernel.lab_support()
     if not ok:
         wrapped = kernel.user_namespace_command([sys.executable, "-m", "ekslib", *sys.argv[1:]]) \
-            if os.geteuid() != 0 and not os.environ.get(kernel.USERNS_ENV) else None
+            if getattr(os, "geteuid", lambda: 0)() != 0 and not os.environ.get(kernel.USERNS_ENV) else None
         if wrapped is None:
             raise CommandError(f"no lab here: {why}")
         print("[lab] not root: running inside a user namespace (unshare)", file=sys.stderr)

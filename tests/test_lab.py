@@ -268,7 +268,8 @@ def test_without_the_connmark_a_secondary_eni_pods_nodeport_reply_dies_at_the_sr
         services_lab.reconfigure(cni=VpcCniSettings())
     broken, repaired = seen[False], seen[True]
     assert broken.delivered and not broken.reply_accepted
-    assert any("source/destination check" in d.stands_for for d in broken.dropped)
+    assert [d.stands_for for d in broken.dropped] == [
+        f"EC2's source/destination check at {cluster.eni(secondary.eni_id).id} (eth1 of {secondary.node})"]
     assert repaired.reply_accepted and not repaired.dropped
     engine = scenario("nodeport", secondary_eni=True, connmark=False, endpoint=str(secondary.address))
     assert engine.delivered and not engine.reply_accepted
@@ -276,16 +277,27 @@ def test_without_the_connmark_a_secondary_eni_pods_nodeport_reply_dies_at_the_sr
 
 @needs_lab
 def test_the_kernels_chain_walk_is_the_engines(services_lab):
-    from ekslib.lab.verify import compare_walk
+    from ekslib.lab.verify import walk_table
 
-    cluster = services_lab.cluster
-    flow = scenario("pod-to-internet", cluster=cluster)
-    node = next(h.where.namespace[5:] for h in flow.hops if h.where.namespace.startswith("node "))
-    first = flow.hops[0]
-    steps = services_lab.chain_walk(first.where.namespace.removeprefix("pod "), first.dst, node=node,
-                                    sport=first.src.port)
-    table = compare_walk(steps, flow, node)
-    assert len(table) >= 5 and table["same"].all()
+    table = walk_table(services_lab, "nodeport", secondary_eni=True)  # a random endpoint: the engine follows
+    assert len(table) >= 10 and table["same"].all()
+
+
+@needs_lab
+def test_each_connection_reports_only_its_own_drops(services_lab):
+    """The VPC's bridge floods no unknown unicast (static FDB entries), so the only drops a connection reports
+    are its own: one NodePort connection to a node without a local endpoint, one rule."""
+    cluster, cni = scenario_setup("nodeport", external_traffic_policy="Local", local_endpoint=False)
+    services_lab.reconfigure(cluster, cni=cni)
+    try:
+        flow = scenario("nodeport", external_traffic_policy="Local", local_endpoint=False)
+        for sport in (43000, 43001):
+            obs = services_lab.replay(flow, sport=sport)
+            assert not obs.delivered and [d.packets for d in obs.dropped] == [1]
+            assert obs.dropped[0].rule == flow.hops[-1].rule  # the rule the engine names
+    finally:
+        cluster, cni = scenario_setup("nodeport", secondary_eni=True)
+        services_lab.reconfigure(cluster, cni=cni)
 
 
 @needs_lab

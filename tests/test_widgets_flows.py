@@ -20,8 +20,12 @@ def test_starts_with_a_cross_node_flow_its_animation_and_tables():
     assert flow.delivered and flow.hop_table().equals(scenario("pod-to-pod-cross-node").hop_table())
     animation = _figure(explorer.animation)
     assert len(animation["frames"]) >= 20 and animation["layout"]["sliders"]
+    assert explorer.hops.outputs == () and explorer.conntrack.outputs == ()  # drawn when their tab is in view
+    explorer.views.selected_index = 1
     assert len(_figure(explorer.hops)["data"][0]["cells"]["values"][0]) == len(flow.all_hops())
+    explorer.views.selected_index = 2
     assert len(_figure(explorer.conntrack)["data"][0]["cells"]["values"][0]) == len(flow.conntrack)
+    explorer.views.selected_index = 0
     assert "delivered to pod" in explorer.summary.value
     json.dumps(animation)  # a renderable plotly bundle
     assert SCENARIOS["pod-to-pod-cross-node"][2][:20] in explorer.about.value

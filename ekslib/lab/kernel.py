@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -35,6 +36,7 @@ NETNS_DIR = Path("/run/netns")
 PROGRAMS = ("ip", "nsenter", "iptables-restore", "iptables-save", "ebtables-restore", "conntrack")
 _SCOPES = {"universe": 0, "site": 200, "link": 253, "host": 254}
 _CLONE_NEWNET = 0x40000000
+_NUD_NOARP, _NTF_MASTER = 0x40, 0x04
 _NUD_PERMANENT, _NTF_PROXY, _IFA_F_NOPREFIXROUTE = 0x80, 0x08, 0x200
 _TAG = re.compile(r"^(?P<prefix>[a-z]+)-(?P<pid>\d+)-\d+-")
 
@@ -217,8 +219,17 @@ class Kernel:
         self.plan = plan
         self.created: list[str] = []
         self.iproute: dict[str, object] = {}
-        self.thread = threading.get_ident()
         self.indexes: dict[tuple[str, str], int] = {}
+        # every netlink call runs on the lab's own thread: pyroute2's synchronous API drives an asyncio loop,
+        # which cannot run inside a notebook kernel's running loop, and its sockets belong to the thread that
+        # opened them (from another thread pyroute2 would silently open one in that thread's namespace)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ekslab-netlink")
+        self.thread = self._pool.submit(threading.get_ident).result()
+
+    def _netlink(self, function, *args):
+        if threading.get_ident() == self.thread:
+            return function(*args)
+        return self._pool.submit(function, *args).result()
 
     def ipr(self, ns: str):
         """An IPRoute socket opened inside lab namespace ``ns``."""
@@ -258,6 +269,10 @@ class Kernel:
         return self.indexes[key]
 
     def up(self) -> None:
+        """Create every namespace, link, address, route, rule and neighbour of the plan, and load its rules."""
+        self._netlink(self._up)
+
+    def _up(self) -> None:
         plan = self.plan
         # all namespaces in one `ip -batch` (2 ms each; pyroute2 forks a process per namespace)
         names = [space.name for space in plan.namespaces]
@@ -283,6 +298,12 @@ class Kernel:
             if link.master_b:
                 self.ipr(link.ns_b).link("set", index=self.index(link.ns_b, link.name_b),
                                          master=self.index(link.ns_b, link.master_b))
+        for link in plan.links:
+            if link.master_b:  # the VPC knows where every ENI is: no learning, no flooding of unknown unicast
+                port = self.index(link.ns_b, link.name_b)
+                self.ipr(link.ns_b).brport("set", index=port, learning=0, unicast_flood=0)
+                self.ipr(link.ns_b).fdb("add", ifindex=port, lladdr=link.mac_a, flags=_NTF_MASTER,
+                                        state=_NUD_NOARP)
         for ns, name, _ in plan.bridges:
             self.ipr(ns).link("set", index=self.index(ns, name), state="up")
         for link in plan.links:
@@ -293,9 +314,9 @@ class Kernel:
             self.ipr(a.ns).addr("add", index=self.index(a.ns, a.dev), address=str(a.address), prefixlen=a.prefixlen,
                                 **({"flags": _IFA_F_NOPREFIXROUTE} if a.noprefixroute else {}))
         for r in sorted(plan.routes, key=lambda r: r.route.via is not None):  # a gateway's link route first
-            self.add_route(r)
+            self._add_route(r)
         for rule in plan.rules:
-            self.rule("add", rule)
+            self._rule("add", rule)
         for n in plan.neighbours:
             index = self.index(n.ns, n.dev)
             if n.proxy:
@@ -305,6 +326,9 @@ class Kernel:
                                      state=_NUD_PERMANENT)
 
     def add_route(self, r) -> None:
+        self._netlink(self._add_route, r)
+
+    def _add_route(self, r) -> None:
         route = r.route
         spec = {"table": r.table, "oif": self.index(r.ns, route.dev), "scope": _SCOPES[route.scope or "universe"]}
         if route.destination is not None:
@@ -321,6 +345,9 @@ class Kernel:
             raise EkslibError(f"route {route.text()!r} (table {r.table}) in {r.ns}: {exc}") from exc
 
     def rule(self, command: str, rule) -> None:
+        self._netlink(self._rule, command, rule)
+
+    def _rule(self, command: str, rule) -> None:
         spec: dict[str, object] = {"priority": rule.priority, "table": rule.table}
         for side, net in (("src", rule.src), ("dst", rule.dst)):
             if isinstance(net, IPv4Network):
@@ -355,9 +382,13 @@ class Kernel:
     def down(self) -> None:
         from pyroute2 import netns
 
-        for ipr in self.iproute.values():
-            with contextlib.suppress(Exception):
-                ipr.close()
+        def close() -> None:
+            for ipr in self.iproute.values():
+                with contextlib.suppress(Exception):
+                    ipr.close()
+
+        self._netlink(close)
+        self._pool.shutdown(wait=False)
         self.iproute.clear()
         self.indexes.clear()
         for name in reversed(self.created):

@@ -21,7 +21,7 @@ from ipaddress import IPv4Address
 from ekslib.cluster.model import Cluster
 from ekslib.dataplane.settings import VpcCniSettings
 from ekslib.errors import EkslibError, suggest
-from ekslib.flows.flow import Address, ConntrackEntry
+from ekslib.flows.flow import Address, ConntrackEntry, Flow
 from ekslib.lab.kernel import PREFIX, Kernel, _command, lab_support, reclaim_stale, run_in, run_many
 from ekslib.lab.plan import LabPlan, lab_plan
 from ekslib.lab.traffic import Attempt, Traffic, parse_conntrack
@@ -218,9 +218,51 @@ class Lab:
         if dst.port is None:
             dst = dst.with_port(port or 80)
         attempt = self.traffic.connect(src_ns, dst, protocol.lower(), sport)
-        conntrack = self.conntrack(flush=True)
-        dropped = self.dropped() if not (attempt.delivered and attempt.reply_accepted) else ()
+        # a connection that went through read its conntrack only; one that failed reads the drop counters too (a
+        # connection that goes through moves no DROP counter: the VPC's bridge floods no unknown unicast, and
+        # the source/destination check counts only unicast)
+        conntrack, dropped = self._observe(counters=not (attempt.delivered and attempt.reply_accepted))
         return Observation(attempt, self.stands_for(attempt.receiver_namespace), conntrack, dropped)
+
+    def replay(self, flow: Flow, *, sport: int | None = None) -> Observation:
+        """The engine's ``flow`` played for real: the same source, destination, protocol and source port."""
+        first = flow.hops[0]
+        source = first.where.namespace
+        for prefix in ("pod ", "node "):
+            source = source.removeprefix(prefix)
+        return self.connect(source, first.dst, protocol=flow.protocol,
+                            sport=sport if sport is not None else first.src.port)
+
+    def _observe(self, conntrack: bool = True, counters: bool = True
+                 ) -> tuple[tuple[ConntrackEntry, ...], tuple[Dropped, ...]]:
+        """After a connection, side by side in each namespace: conntrack (read and emptied with ``conntrack
+        -D``) and the DROP rules' packet counters (``iptables-save -c``; ``ebtables -L --Lc`` in the VPC)."""
+        zones = self.zones()
+        jobs = []
+        for space in self.plan.namespaces:
+            parts = []
+            if space.name in zones and conntrack:
+                parts.append("conntrack -D 2>/dev/null")
+            if space.role in ("node", "vpc") and counters:
+                parts.append(f"echo {_COUNTERS}")
+                parts.append("iptables-save -c" if space.role == "node" else "ebtables -L --Lc; iptables-save -c")
+            if parts:
+                jobs.append((space.name, ["sh", "-c", "; ".join(parts)]))
+        outputs = run_many([(ns, command, None) for ns, command in jobs], check=False)
+        entries: list[ConntrackEntry] = []
+        dropped: list[Dropped] = []
+        for (ns, _), text in zip(jobs, outputs):
+            tracked, _, counters = text.partition(_COUNTERS)
+            if ns in zones:
+                entries += parse_conntrack(tracked, zones[ns])
+            if counters:
+                now = _drop_counters(counters)
+                for rule, count in now.items():
+                    before = self._counters.get(ns, {}).get(rule, 0)
+                    if count > before:
+                        dropped.append(Dropped(ns, self._describe(ns, rule), rule, count - before))
+                self._counters[ns] = now
+        return tuple(entries), tuple(dropped)
 
     def zones(self) -> dict[str, str]:
         """Namespace -> conntrack zone name (as the engine names it) for the namespaces that translate."""
@@ -245,42 +287,16 @@ class Lab:
     def flush(self) -> None:
         self.conntrack(flush=True)
 
-    def _read_counters(self, only: set[str] | None = None) -> dict[str, dict[str, int]]:
-        """Packet counters of the DROP rules: iptables in the nodes, ebtables and iptables in the VPC."""
-        spaces = [s for s in self.plan.namespaces if s.role in ("node", "vpc") and (only is None or s.name in only)]
-        commands = {"node": "iptables-save -c", "vpc": "ebtables -L --Lc; iptables-save -c"}
-        outputs = run_many([(s.name, ["sh", "-c", commands[s.role]], None) for s in spaces], check=False)
-        out: dict[str, dict[str, int]] = {}
-        for space, text in zip(spaces, outputs):
-            rules: dict[str, int] = {}
-            chain = ""
-            for line in text.splitlines():
-                if line.startswith("Bridge chain:"):
-                    chain = line.split()[2].rstrip(",")
-                elif "-j DROP" in line and "pcnt =" in line:
-                    rules[f"-A {chain} {line.split(' , pcnt')[0]}"] = int(line.split("pcnt = ")[1].split()[0])
-                elif line.startswith("[") and ("-j DROP" in line or "-j REJECT" in line):
-                    count, _, rule = line.partition("] ")
-                    rules[rule] = int(count[1:].split(":")[0])
-            out[space.name] = rules
-        return out
-
     def dropped(self) -> tuple[Dropped, ...]:
-        """The drop rules whose packet counters rose since the last look."""
-        now = self._read_counters()
-        out = []
-        for ns, rules in now.items():
-            for rule, count in rules.items():
-                before = self._counters.get(ns, {}).get(rule, 0)
-                if count > before:
-                    out.append(Dropped(ns, self._describe(ns, rule), rule, count - before))
-        self._counters = now
-        return tuple(out)
+        """The drop rules whose packet counters rose since the last look (each connection looks, so this is what
+        happened since the last one)."""
+        return self._observe(conntrack=False)[1]
 
     def _describe(self, ns: str, rule: str) -> str:
         space = self.plan.namespace(ns)
-        if space.role == "vpc" and "SDC-" in rule:
-            port = rule.split("SDC-")[1].rsplit("-", 1)[0]
+        check = re.search(r"SDC-(\S+)-(IN|OUT)\b", rule)
+        if space.role == "vpc" and check:
+            port = check[1]
             return f"EC2's source/destination check at {self.plan.ports.get(port, port)}"
         return f"{space.role} {space.stands_for}"
 
@@ -288,12 +304,15 @@ class Lab:
         """What ``iptables-save`` prints inside ``node``'s namespace (the kernel's own account of its rules)."""
         return run_in(self.namespace_of(node), ["iptables-save"])
 
-    def chain_walk(self, source: str, destination: str | Address, *, node: str, protocol: str = "tcp",
-                   port: int | None = None, sport: int = 40000) -> list[TraceStep]:
+    def chain_walk(self, source: str | Flow, destination: str | Address | None = None, *, node: str,
+                   protocol: str = "tcp", port: int | None = None, sport: int = 40000) -> ChainWalk:
         """The rules the first packet of one new connection matched in ``node``, in the kernel's order, as
         ``xtables-monitor --trace`` reports them (a ``-j TRACE`` rule in raw PREROUTING and OUTPUT while it
-        runs); [] where this kernel cannot trace."""
+        runs), with the connection's Observation. ``source`` may be an engine Flow: then its connection is
+        replayed. No steps where this kernel cannot trace."""
         ns = self.namespace_of(node)
+        if isinstance(source, Flow):
+            protocol = source.protocol
         match = ["-p", protocol] + (["--syn"] if protocol == "tcp" else [])
         for chain in ("PREROUTING", "OUTPUT"):
             run_in(ns, ["iptables", "-t", "raw", "-I", chain, *match, "-j", "TRACE"])
@@ -301,14 +320,30 @@ class Lab:
                                    stderr=subprocess.DEVNULL, text=True)
         try:
             time.sleep(0.2)  # let the monitor subscribe before the packet goes
-            self.connect(source, destination, protocol=protocol, port=port, sport=sport)
+            if isinstance(source, Flow):
+                observation = self.replay(source)
+            else:
+                observation = self.connect(source, destination, protocol=protocol, port=port, sport=sport)
             time.sleep(0.1)
         finally:
             monitor.terminate()
             out, _ = monitor.communicate(timeout=5)
             for chain in ("PREROUTING", "OUTPUT"):
                 run_in(ns, ["iptables", "-t", "raw", "-D", chain, *match, "-j", "TRACE"], check=False)
-        return parse_trace(out)
+        return ChainWalk(node, tuple(parse_trace(out)), observation)
+
+
+@dataclass(frozen=True)
+class ChainWalk:
+    """The kernel's chain walk of one packet in ``node`` and the connection it opened."""
+
+    node: str
+    steps: tuple[TraceStep, ...]
+    observation: Observation
+
+    def rules(self) -> list[str]:
+        """``table chain: rule`` for every rule the packet matched, in order."""
+        return [f"{s.table} {s.chain}: {s.rule}" for s in self.steps if s.is_rule]
 
 
 @dataclass(frozen=True)
@@ -354,6 +389,24 @@ def parse_trace(text: str) -> list[TraceStep]:
         steps.append(TraceStep(table, chain, verdict if kind == "rule" else f"policy {verdict}",
                                rule if kind == "rule" else ""))
     return steps
+
+
+_COUNTERS = "@@ekslab-counters@@"
+
+
+def _drop_counters(text: str) -> dict[str, int]:
+    """Packet counters of the DROP (and REJECT) rules in ``iptables-save -c`` and ``ebtables -L --Lc`` output."""
+    rules: dict[str, int] = {}
+    chain = ""
+    for line in text.splitlines():
+        if line.startswith("Bridge chain:"):
+            chain = line.split()[2].rstrip(",")
+        elif "-j DROP" in line and "pcnt =" in line:
+            rules[f"-A {chain} {line.split(' , pcnt')[0]}"] = int(line.split("pcnt = ")[1].split()[0])
+        elif line.startswith("[") and ("-j DROP" in line or "-j REJECT" in line):
+            count, _, rule = line.partition("] ")
+            rules[rule] = int(count[1:].split(":")[0])
+    return rules
 
 
 def _topology(cluster: Cluster) -> tuple:

@@ -406,10 +406,12 @@ def _src_dst_check(port: str, holds: tuple[IPv4Network, ...], what: str) -> list
     addresses it holds, into it only those (EC2 User Guide, "Source/destination checking")."""
     out, into = f"SDC-{port}-OUT", f"SDC-{port}-IN"
     lines = [f":{out} RETURN", f":{into} RETURN"]
+    # unicast only: EC2 has no broadcast or multicast inside a subnet to check (the lab's bridge still floods
+    # the kernel's own IGMP and ARP broadcasts, which no ENI's check should count)
     for chain in ("FORWARD", "INPUT"):
-        lines.append(f"-A {chain} -p IPv4 -i {port} -j {out}")
+        lines.append(f"-A {chain} -p IPv4 -d Unicast -i {port} -j {out}")
     for chain in ("FORWARD", "OUTPUT"):
-        lines.append(f"-A {chain} -p IPv4 -o {port} -j {into}")
+        lines.append(f"-A {chain} -p IPv4 -d Unicast -o {port} -j {into}")
     for net in holds:
         lines.append(f"-A {out} -p IPv4 --ip-src {net} -j RETURN")
         lines.append(f"-A {into} -p IPv4 --ip-dst {net} -j RETURN")

@@ -79,17 +79,24 @@ CASES: tuple[Case, ...] = (
     Case("loadbalancer", {"hairpin": True}),
 )
 
-#: What the kernel here does not play, and why.
+#: What the lab does not play, and why (:func:`not_played` adds what this kernel lacks).
 NOT_PLAYED: dict[str, str] = {
     "overlay-pod-to-pod": "the lab builds the VPC CNI's routed data plane; flannel's VXLAN overlay is a contrast "
                           "only the engine draws",
-    "kube-proxy IPVS mode": "this kernel has no IPVS (no ip_vs module, and no loadable modules); the engine models "
-                            "IPVS only as a cost",
+    "kube-proxy IPVS mode": "the lab loads kube-proxy's iptables mode, as the engine walks it; the engine models "
+                            "IPVS only as a cost (rules_traversed)",
 }
 
 
-def _zone_ns(entry: ConntrackEntry) -> str:
-    return entry.zone
+def not_played() -> dict[str, str]:
+    """:data:`NOT_PLAYED`, saying whether this kernel could do IPVS at all (``/proc/net/ip_vs``)."""
+    import os
+
+    out = dict(NOT_PLAYED)
+    if not os.path.exists("/proc/net/ip_vs"):
+        out["kube-proxy IPVS mode"] = ("this kernel has no IPVS (no ip_vs module, and none can be loaded here); "
+                                       + out["kube-proxy IPVS mode"])
+    return out
 
 
 def _port_token(port: int | None, keep: set[int], client_port: int) -> str:
@@ -132,14 +139,6 @@ def _receiver_label(flow: Flow) -> str:
     return flow.receiver.removeprefix("pod ") if flow.delivered else ""
 
 
-def _source_of(flow: Flow) -> str:
-    where = flow.hops[0].where.namespace
-    for prefix in ("pod ", "node "):
-        if where.startswith(prefix):
-            return where[len(prefix):]
-    return where
-
-
 def _lab_target(obs, lab) -> str | None:
     """The node the kernel's load balancer picked (instance targets), from its conntrack entry."""
     for e in obs.conntrack:
@@ -162,11 +161,11 @@ def play(lab, case: Case) -> dict[str, Any]:
     """Play one case in a running lab (already holding the case's cluster and settings); one result row."""
     flow = scenario(case.scenario, **case.options)
     first = flow.hops[0]
-    source, dialed, sport = _source_of(flow), first.dst, first.src.port
+    dialed, sport = first.dst, first.src.port
     want = (_receiver_label(flow), _engine_target(flow, lab))
     obs = None
     for attempt in range(RETRIES):
-        obs = lab.connect(source, dialed, protocol=flow.protocol, sport=sport + attempt)
+        obs = lab.replay(flow, sport=sport + attempt)
         if (obs.receiver, _lab_target(obs, lab)) == want or not flow.probabilities:
             break
     client_port = sport + attempt
@@ -262,7 +261,7 @@ def verify(scenarios: Iterable[str] | None = None, *, cases: Iterable[Case] | No
                     progress(done, len(chosen), f"{case.scenario} ({case.text})")
     rows = [row for _, row in sorted(rows, key=lambda r: r[0])]
     if scenarios is None or any(n in NOT_PLAYED for n in scenarios):
-        for name, why in NOT_PLAYED.items():
+        for name, why in not_played().items():
             rows.append({"scenario": name, "case": "", "played": False, "match": None, "differences": why})
     return pd.DataFrame(rows)
 
@@ -279,7 +278,8 @@ def _verify_in_user_namespace(scenarios: Iterable[str] | None, why: str) -> pd.D
     argv = [sys.executable, "-m", "ekslib", "lab", "verify", "--format", "json", "--quiet"]
     if scenarios is not None:
         argv += ["--scenario", *scenarios]
-    wrapped = None if os.geteuid() == 0 or os.environ.get(USERNS_ENV) else user_namespace_command(argv)
+    root = getattr(os, "geteuid", lambda: -1)() == 0
+    wrapped = None if root or os.environ.get(USERNS_ENV) else user_namespace_command(argv)
     if wrapped is None:
         raise EkslibError(f"no lab here: {why}")
     done = subprocess.run(wrapped, capture_output=True, text=True)
@@ -288,16 +288,54 @@ def _verify_in_user_namespace(scenarios: Iterable[str] | None, why: str) -> pd.D
     return pd.DataFrame(json.loads(done.stdout))
 
 
-def compare_walk(steps, flow: Flow, node: str) -> pd.DataFrame:
+def compare_walk(walk, flow: Flow) -> pd.DataFrame:
     """The kernel's chain walk (:meth:`ekslib.lab.Lab.chain_walk`) beside the engine's netfilter hops of the
-    same first packet in ``node``: one row per rule either side matched, in order, and whether they agree."""
-    kernel = [f"{s.table} {s.chain}: {s.rule}" for s in steps if s.is_rule]
+    same first packet in the same node: one row per rule either side matched, in order, and whether they agree."""
+    kernel = walk.rules()
     engine = [f"{h.where.table} {h.where.chain}: {h.rule}" for h in flow.hops
-              if h.kind == "netfilter" and h.direction == "request" and h.where.namespace == f"node {node}"]
-    # the engine's walk of this node ends where the packet leaves it; so does the kernel's trace of one packet
+              if h.kind == "netfilter" and h.direction == "request" and h.where.namespace == f"node {walk.node}"]
     rows = []
     for i in range(max(len(kernel), len(engine))):
         k = kernel[i] if i < len(kernel) else ""
         e = engine[i] if i < len(engine) else ""
         rows.append({"step": i + 1, "kernel (xtables-monitor --trace)": k, "engine": e, "same": k == e})
+    return pd.DataFrame(rows)
+
+
+def walk_table(lab, name: str, *, node: str | None = None, **options: Any) -> pd.DataFrame:
+    """Scenario ``name`` played in ``lab`` under ``xtables-monitor --trace`` at ``node`` (default: the first node
+    the engine's packet enters), beside the engine's walk: :func:`compare_walk`. If the kernel picked another
+    endpoint or load balancer target than the engine, the engine is asked about the kernel's choice."""
+    flow = scenario(name, **options)
+    node = node or next(h.where.namespace[5:] for h in flow.hops if h.where.namespace.startswith("node "))
+    walk = lab.chain_walk(flow, node=node)
+    obs = walk.observation
+    if (obs.receiver, _lab_target(obs, lab)) != (_receiver_label(flow), _engine_target(flow, lab)):
+        pods = {p.key: p.address for p in lab.cluster.pods}
+        again = dict(options)
+        if obs.receiver in pods:
+            again["endpoint"] = str(pods[obs.receiver])
+        if _lab_target(obs, lab):
+            again["target"] = _lab_target(obs, lab)
+        flow = scenario(name, **again)
+    return compare_walk(walk, flow)
+
+
+def predictions(scenarios: Iterable[str] | None = None) -> pd.DataFrame:
+    """The engine's side of :func:`verify` alone, for where no lab can run: one row per case (delivered, the
+    source the receiver sees, reply accepted, conntrack)."""
+    rows = []
+    for case in CASES:
+        if scenarios is not None and case.scenario not in scenarios:
+            continue
+        flow = scenario(case.scenario, **case.options)
+        first = flow.hops[0]
+        keep = _fixed_ports(scenario_setup(case.scenario, **case.options)[0], first.dst)
+        seen = flow.seen_source
+        rows.append({"scenario": case.scenario, "case": case.text, "predicted delivered": flow.delivered,
+                     "predicted receiver": _receiver_label(flow),
+                     "predicted source seen": "" if seen is None or not flow.delivered else
+                     f"{seen.ip}:{_port_token(seen.port, keep, first.src.port)}",
+                     "predicted reply accepted": flow.reply_accepted,
+                     "predicted conntrack": "\n".join(normalise(flow.conntrack, keep, first.src.port))})
     return pd.DataFrame(rows)
