@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""The project's two set-up commands, needing nothing but python3 (3.11 or newer):
+"""The project's commands, needing nothing but python3 (3.11 or newer):
 
-    python3 tasks.py lab     # make .venv if missing, install, open JupyterLab on the notebooks
-    python3 tasks.py test    # make .venv if missing, install, lint, run the unit tests and every notebook
+    python3 tasks.py lab          # make .venv if missing, install, open JupyterLab on the notebooks
+    python3 tasks.py test         # make .venv if missing, install, lint, run the unit tests and every notebook
+    python3 tasks.py nav          # insert or refresh each notebook's previous | index | next links and Binder badge
+    python3 tasks.py site [OUT]   # run every notebook once into a static HTML site (default build/site)
 
 The virtual environment is ``.venv`` beside this file; it is (re)installed from ``requirements.txt`` whenever
 that file or ``pyproject.toml`` changes. Extra arguments go to JupyterLab or to pytest, e.g.
-``python3 tasks.py lab --no-browser`` or ``python3 tasks.py test -x``.
+``python3 tasks.py lab --no-browser`` or ``python3 tasks.py test -x``; ``site`` takes the output folder.
 """
 
 from __future__ import annotations
@@ -87,8 +89,22 @@ def test(extra: list[str]) -> int:
     return lint or tests
 
 
+def nav(extra: list[str]) -> int:
+    """Insert or refresh the navigation cell (previous | index | next, Binder badge) of every notebook."""
+    ensure_environment()
+    return _run(PYTHON, "-m", "ekslib.study.navigation", "notebooks", *extra)
+
+
+def site(extra: list[str]) -> int:
+    """Run every notebook once and write the static site (pages that read without a kernel) to OUT."""
+    ensure_environment()
+    out = extra[0] if extra else "build/site"
+    return _run(PYTHON, "-m", "ekslib.study.site", out, "notebooks", *extra[1:],
+                env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"))
+
+
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test}
+    commands = {"lab": lab, "test": test, "nav": nav, "site": site}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2

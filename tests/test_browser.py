@@ -100,7 +100,7 @@ def test_pod_capacity_notebook_renders_charts_and_a_live_widget(lab):
             page.locator("p", has_text="Choose a family and a size").scroll_into_view_if_needed()
             page.wait_for_selector(".jupyter-widgets pre", timeout=60_000)
             assert page.locator(".js-plotly-plot").count() >= 6  # 5 lesson charts + the explorer's charts
-            derivation = page.locator(".jupyter-widgets pre").first.inner_text()
+            derivation = page.locator(".jupyter-widgets pre").first.text_content()
             assert "t3.medium: max pods = 17" in derivation
             # drive the widget in the browser: switch prefix delegation on
             page.get_by_label("prefix delegation").check()

@@ -1,0 +1,387 @@
+"""A static site of the notebooks that reads without a kernel: every notebook run once, exported to HTML.
+
+:func:`build_site` executes each ``NN_*.ipynb`` once with nbclient (a python3 kernel of this environment, cwd the
+notebooks' folder, ``jobs`` notebooks at a time, each with its own kernel), keeps the executed notebooks in
+``executed/``, and writes one HTML page per notebook plus ``index.html``. The pages work offline:
+
+* plotly figures stay interactive: each ``application/vnd.plotly.v1+json`` output becomes a ``<div>`` and a
+  ``Plotly.newPlot`` call, and every page loads the one copy of plotly.js, ``plotly.min.js``, taken from the
+  installed plotly package, with a relative ``<script src>``;
+* the template adds no CDN script (no require.js, MathJax, mermaid or widget manager), so nothing is fetched;
+  TeX math stays as its source text;
+* a widget (``application/vnd.jupyter.widget-view+json``) cannot work without a kernel: it is replaced by a note
+  linking the notebook on Binder (or saying how to run it locally);
+* links between notebooks (``01_pod_capacity.ipynb``) point to their pages (``01_pod_capacity.html``), and the
+  Binder badge image (fetched from mybinder.org) becomes a text badge, the same link.
+
+Example (``python3 tasks.py site`` does this for ``notebooks/``)::
+
+    >>> report = build_site("build/site", "notebooks")          # doctest: +SKIP
+    >>> report.ok, report.figures["01_pod_capacity.ipynb"]       # doctest: +SKIP
+    (True, 9)
+
+>>> link_pages('<a href="02_ip_address_management.ipynb#goals">next</a>')
+'<a href="02_ip_address_management.html#goals">next</a>'
+
+Sources: the output mimetypes are plotly's (``plotly.io`` renderer ``plotly_mimetype``) and ipywidgets'
+(https://ipywidgets.readthedocs.io/en/stable/embedding.html, "application/vnd.jupyter.widget-view+json"); the
+notebook execution API is nbclient's (https://nbclient.readthedocs.io/en/latest/client.html); the template extends
+nbconvert's ``lab`` HTML template (https://nbconvert.readthedocs.io/en/latest/customizing.html), whose
+``html_head_js``, ``html_head_js_mathjax``, ``html_head_js_mermaidjs`` and ``jupyter_widgets`` blocks are the
+ones that load scripts from CDNs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
+from ekslib.errors import EkslibError
+from ekslib.study.navigation import BINDER_BADGE, NOTEBOOK_GLOB, binder_url, repository_url
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+#: plotly.js as the site serves it, beside the pages.
+PLOTLY_JS = "plotly.min.js"
+#: What a widget becomes on a page, with and without a Binder link.
+WIDGET_NOTE = "This control needs a running kernel: "
+LOCAL_HINT = "run it locally with <code>python3 tasks.py lab</code>"
+TEMPLATE_NAME = "ekslib_site.html.j2"
+TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}
+<script src="plotly.min.js"></script>
+{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}
+<style type="text/css">
+.ekslib-widget-note { padding: 0.4em 0.8em; border-left: 3px solid #f0ad4e; background: #fff8e6; }
+.ekslib-binder-badge { padding: 0.1em 0.5em; border-radius: 3px; background: #579aca; color: #fff; font-size: 85%; }
+</style>
+{% endblock extra_css %}
+"""
+_NOTEBOOK_LINK = re.compile(r'(href=")(\d\d_[^"/?#]*)\.ipynb(?=[#?"])')
+_BINDER_BADGE_IMG = re.compile(r'<img\b[^>]*\bsrc="' + re.escape(BINDER_BADGE) + r'"[^>]*>')
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An ``error`` output: the notebook, the cell's index in ``nb.cells`` (from 0, markdown cells counted; -1
+    when the run itself failed), and the exception's name and value."""
+
+    notebook: str
+    cell: int
+    ename: str
+    evalue: str
+
+    def __str__(self) -> str:
+        where = f"cell {self.cell}" if self.cell >= 0 else "run"
+        return f"{self.notebook} {where}: {self.ename}: {self.evalue}"
+
+
+@dataclass
+class SiteReport:
+    """What :func:`build_site` made: the pages (``index.html`` first), and per notebook the seconds its run took,
+    its plotly figures, and every error output."""
+
+    out_dir: Path
+    pages: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, int] = field(default_factory=dict)
+    errors: list[CellError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook ran without an error output."""
+        return not self.errors
+
+    def summary(self) -> str:
+        """A few lines for a terminal: one per notebook, then the errors."""
+        lines = [f"{name}: {secs:5.1f} s, {self.figures.get(name, 0)} figure(s)" for name, secs in self.seconds.items()]
+        lines += [f"ERROR {error}" for error in self.errors]
+        verdict = "ok" if self.ok else f"{len(self.errors)} error(s)"
+        lines.append(f"{len(self.pages)} page(s) in {self.out_dir}: {verdict}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Run:
+    """One executed notebook."""
+
+    path: Path
+    nb: NotebookNode
+    seconds: float
+    errors: list[CellError]
+
+
+# --- execution ------------------------------------------------------------------------------------------------
+
+def _kernel_manager_class() -> type:
+    """An AsyncKernelManager whose ``python3`` is this environment's interpreter (``sys.executable``), whatever
+    kernelspecs the user has installed."""
+    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class ThisPython(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+
+    class ThisPythonKernel(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _this_python(self) -> KernelSpecManager:
+            return ThisPython(data_dir=self.data_dir)
+
+    return ThisPythonKernel
+
+
+def error_outputs(nb: NotebookNode, notebook: str) -> list[CellError]:
+    """Every ``error`` output of ``nb``, with its cell's index."""
+    return [CellError(notebook, index, out.get("ename", ""), out.get("evalue", ""))
+            for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+
+
+async def _execute(path: Path, timeout: int, slots: asyncio.Semaphore) -> _Run:
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    started: list[int] = [-1]
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True, store_widget_state=False,
+                            kernel_manager_class=_kernel_manager_class(),
+                            resources={"metadata": {"path": str(path.parent)}},
+                            on_cell_start=lambda cell, cell_index: started.__setitem__(0, cell_index))
+    async with slots:
+        begin = time.perf_counter()
+        failure = None
+        try:
+            await client.async_execute(env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"))
+        except Exception as exc:  # a dead kernel or a timeout: report it and keep the cells that ran
+            message = str(exc).strip().splitlines()
+            failure = CellError(path.name, started[0], type(exc).__name__, message[-1] if message else "")
+        seconds = time.perf_counter() - begin
+    errors = error_outputs(nb, path.name) + ([failure] if failure else [])
+    return _Run(path, nb, seconds, errors)
+
+
+def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end, also from inside a running event loop (a notebook) via a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def execute_notebooks(paths: Sequence[Path], *, jobs: int = 2, timeout: int = 600) -> list[_Run]:
+    """Execute ``paths`` (in their own folder), ``jobs`` at a time, each in a fresh kernel; results in order."""
+    async def run_all() -> list[_Run]:
+        slots = asyncio.Semaphore(max(1, jobs))
+        return list(await asyncio.gather(*(_execute(p, timeout, slots) for p in paths)))
+
+    return _run_coroutine(run_all())
+
+
+# --- export ---------------------------------------------------------------------------------------------------
+
+def figure_html(figure: dict[str, Any], div_id: str) -> str:
+    """A plotly figure (its mimetype JSON) as a div and a ``Plotly.newPlot`` call, without plotly.js itself."""
+    import plotly.io as pio
+
+    return pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id=div_id, validate=False,
+                       config=figure.get("config"), default_height="450px")
+
+
+def widget_note(binder_link: str | None) -> str:
+    """The note a widget becomes on a page: a Binder link, or how to run the notebook locally."""
+    action = (f'<a href="{html.escape(binder_link)}">open this notebook in Binder</a>' if binder_link
+              else LOCAL_HINT)
+    return f'<div class="ekslib-widget-note">{WIDGET_NOTE}{action}.</div>'
+
+
+def static_outputs(nb: NotebookNode, name: str, binder_link: str | None) -> tuple[NotebookNode, int]:
+    """``nb`` with plotly outputs as HTML figures and widget outputs as notes; returns it and its figure count."""
+    figures = 0
+    for index, cell in enumerate(nb.cells):
+        for number, out in enumerate(cell.get("outputs", [])):
+            data = out.get("data", {})
+            if PLOTLY_MIME in data:
+                div_id = f"{Path(name).stem}-figure-{index}-{number}"
+                out["data"], out["metadata"] = {"text/html": figure_html(data[PLOTLY_MIME], div_id)}, {}
+                figures += 1
+            elif WIDGET_MIME in data:
+                out["data"], out["metadata"] = {"text/html": widget_note(binder_link)}, {}
+    return nb, figures
+
+
+def link_pages(page: str) -> str:
+    """Links to the collection's notebooks (``NN_name.ipynb``) as links to their pages (``NN_name.html``)."""
+    return _NOTEBOOK_LINK.sub(r"\1\2.html", page)
+
+
+def offline_badges(page: str) -> str:
+    """The Binder badge image (served by mybinder.org) as a text badge, so a page fetches nothing."""
+    return _BINDER_BADGE_IMG.sub('<span class="ekslib-binder-badge">launch Binder</span>', page)
+
+
+def _exporter() -> Any:
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="lab", extra_loaders=[DictLoader({TEMPLATE_NAME: TEMPLATE})],
+                        template_file=TEMPLATE_NAME)
+
+
+def notebook_title(nb: NotebookNode, fallback: str) -> str:
+    """The first markdown heading of ``nb``."""
+    for cell in nb.cells:
+        match = _HEADING.search(cell.source) if cell.cell_type == "markdown" else None
+        if match:
+            return match.group(1)
+    return fallback
+
+
+def notebook_goal(nb: NotebookNode) -> str:
+    """The first line of the notebook's goals: the first bullet after "...you will be able to:" in its first
+    cell, or else the first line of text after the title."""
+    lines = [ln.strip() for ln in nb.cells[0].source.splitlines()] if nb.cells else []
+    marker = next((i for i, ln in enumerate(lines) if "you will be able to" in ln.lower()), None)
+    if marker is not None:
+        bullet = next((ln for ln in lines[marker + 1:] if ln.startswith(("- ", "* "))), None)
+        if bullet:
+            return bullet[2:].rstrip(";.")
+    return next((ln for ln in lines if ln and not ln.startswith("#")), "")
+
+
+def _inline_markdown(text: str) -> str:
+    """Escaped text with `code` and **bold** kept."""
+    text = html.escape(text)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+
+
+def export_page(run: _Run, out_dir: Path, binder_link: str | None) -> tuple[Path, int]:
+    """Write ``run``'s notebook as ``out_dir/<name>.html``; returns the page and its figure count."""
+    nb, figures = static_outputs(nbformat.from_dict(run.nb), run.path.name, binder_link)
+    title = notebook_title(nb, run.path.stem)
+    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
+    page = out_dir / f"{run.path.stem}.html"
+    page.write_text(offline_badges(link_pages(body)), encoding="utf-8")
+    return page, figures
+
+
+INDEX_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{title}</title>
+<style type="text/css">
+body {{ font-family: system-ui, sans-serif; max-width: 52em; margin: 2em auto; padding: 0 1em; line-height: 1.45; }}
+li {{ margin-bottom: 0.9em; }} .goal {{ color: #444; }} .errors {{ color: #b00020; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p>Each page is its notebook run once, with its figures interactive. Sliders and other controls need a running
+kernel: {hint}.</p>
+<ol class="notebooks">
+{items}
+</ol>
+</body>
+</html>
+"""
+
+
+def index_html(runs: Sequence[_Run], repo_url: str | None) -> str:
+    """The site's ``index.html``: the notebooks in learning order, each with its goal."""
+    items = []
+    for run in runs:
+        errors = (f' <span class="errors">({len(run.errors)} cell error(s) when this page was built)</span>'
+                  if run.errors else "")
+        items.append(f'<li><a href="{run.path.stem}.html">{_inline_markdown(notebook_title(run.nb, run.path.stem))}'
+                     f'</a>{errors}<br><span class="goal">{_inline_markdown(notebook_goal(run.nb))}</span></li>')
+    hint = (f'open them in <a href="{html.escape(binder_url(repo_url, runs[0].path.name))}">Binder</a>, or '
+            f'{LOCAL_HINT}' if repo_url and runs else LOCAL_HINT)
+    title = notebook_title(runs[0].nb, "Notebooks") if runs else "Notebooks"
+    return INDEX_PAGE.format(title=html.escape(title), hint=hint, items="\n".join(items))
+
+
+def copy_plotly_js(out_dir: Path) -> Path:
+    """Copy the installed plotly package's ``plotly.min.js`` to ``out_dir`` (once per site)."""
+    import plotly
+
+    source = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
+    target = out_dir / PLOTLY_JS
+    shutil.copyfile(source, target)
+    return target
+
+
+def _repository_or_none(notebooks_dir: Path) -> str | None:
+    try:
+        return repository_url(notebooks_dir.resolve().parent)
+    except EkslibError:
+        return None
+
+
+def build_site(out_dir: str | os.PathLike[str], notebooks_dir: str | os.PathLike[str], *, jobs: int = 2,
+               repo_url: str | None = None, timeout: int = 600) -> SiteReport:
+    """Run every ``NN_*.ipynb`` of ``notebooks_dir`` once and write the static site into ``out_dir``.
+
+    ``jobs`` notebooks run at a time, each in its own kernel; ``timeout`` is the limit of one cell in seconds.
+    ``repo_url`` (default :func:`~ekslib.study.navigation.repository_url`, or none) gives the Binder links of
+    the widget notes. Writes ``out_dir/executed/*.ipynb``, ``out_dir/*.html``, ``out_dir/index.html`` and
+    ``out_dir/plotly.min.js``.
+    """
+    out, folder = Path(out_dir), Path(notebooks_dir)
+    paths = sorted(folder.glob(NOTEBOOK_GLOB))
+    if not paths:
+        raise EkslibError(f"no notebooks ({NOTEBOOK_GLOB}) in {folder}")
+    repo_url = repo_url or _repository_or_none(folder)
+    (out / "executed").mkdir(parents=True, exist_ok=True)
+    copy_plotly_js(out)
+    runs = execute_notebooks(paths, jobs=jobs, timeout=timeout)
+    report = SiteReport(out)
+    index = out / "index.html"
+    index.write_text(index_html(runs, repo_url), encoding="utf-8")
+    report.pages.append(index)
+    for run in runs:
+        nbformat.write(run.nb, out / "executed" / run.path.name)
+        page, figures = export_page(run, out, binder_url(repo_url, run.path.name) if repo_url else None)
+        report.pages.append(page)
+        report.seconds[run.path.name] = round(run.seconds, 2)
+        report.figures[run.path.name] = figures
+        report.errors.extend(run.errors)
+    return report
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m ekslib.study.site [OUT] [NOTEBOOKS_DIR]``: build the site (default ``build/site`` from
+    ``notebooks``) and print the report; exit status 1 when a notebook had an error."""
+    out = argv[0] if argv else "build/site"
+    notebooks = argv[1] if len(argv) > 1 else "notebooks"
+    report = build_site(out, notebooks)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
