@@ -81,11 +81,13 @@ def test(extra: list[str]) -> int:
     lint = _run(PYTHON, "-m", "ruff", "check", "--quiet", ".", env=env)
     if lint:
         _say("ruff found problems (above); `.venv/bin/python -m ruff check --fix .` mends the simple ones")
-    _say("unit tests, doctests and notebooks (nbval)")
-    # --no-loadscope-reorder keeps collection order, so the long real-browser module (tests/test_browser.py, few
-    # tests but ~40 s) starts first instead of last (xdist otherwise hands out the scopes with most tests first)
-    tests = _run(PYTHON, "-m", "pytest", "tests", "ekslib", "notebooks", "--nbval-lax", "--nbval-current-env",
-                 "-n", "2", "--dist", "loadscope", "--no-loadscope-reorder", "-p", "no:cacheprovider", *extra, env=env)
+    _say("unit tests, doctests, every notebook (run once, by building the static site) and the real browser")
+    # the two long chains start first, one per worker: the site build (every notebook executed once, then its
+    # pages in Chromium) and the JupyterLab session of the widget tour; --no-loadscope-reorder keeps this order
+    # (xdist otherwise hands out the modules with most tests first), the unit tests fill in behind them
+    first = ["tests/test_collection.py", "tests/test_browser.py"]
+    tests = _run(PYTHON, "-m", "pytest", *first, "tests", "ekslib", "-n", "2", "--dist", "loadscope",
+                 "--no-loadscope-reorder", "-p", "no:cacheprovider", *extra, env=env)
     return lint or tests
 
 

@@ -1,8 +1,13 @@
-"""The notebooks as a learner sees them: JupyterLab in a real (headless) Chromium, every cell run.
+"""The notebooks' live controls as a learner sees them: one JupyterLab session in a real (headless) Chromium.
 
-Needs Debian's ``chromium`` and the ``playwright`` package (which drives it; no browser download). Skipped
-where either is missing; CI installs both (``.ci/run``). The notebooks are copied to a temporary folder first,
-so the committed ones are never touched by JupyterLab's autosave.
+The static site (tests/test_collection.py) runs every notebook once and checks its figures; what only a kernel
+can show, the widgets, is checked here without running the notebooks again: :func:`ekslib.study.tour.widget_tour`
+gathers every notebook's widget cells (its explorer and its exercises) into one notebook, which JupyterLab runs
+once. For each notebook: its widgets render (no "Failed to load model class", no error output), one interaction
+changes what is shown, and a screenshot is kept in ``build/screenshots`` (CI keeps that folder).
+
+Needs Debian's ``chromium`` and the ``playwright`` package (which drives it; no browser download). Skipped where
+either is missing; CI installs both (``.ci/run``).
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from ekslib.study.tour import TOUR_TAG, widget_tour
+
 ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 pytestmark = [
@@ -28,6 +37,7 @@ pytestmark = [
 ]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+TOUR = "widget_tour.ipynb"
 
 
 def _free_port() -> int:
@@ -37,18 +47,23 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1, serving a copy of the notebooks; yields its base URL and token."""
+def tour(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 serving the widget tour (in a temporary folder), opened in Chromium and run once;
+    yields the page and the tour notebook."""
     root = tmp_path_factory.mktemp("lab")
-    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
-        shutil.copy(notebook, root / notebook.name)
+    nb = widget_tour(ROOT / "notebooks")
+    nbformat.write(nb, root / TOUR)
     port, token = _free_port(), secrets.token_hex(16)
+    settings = root / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news prompt
     log = (root / "lab.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}", "--allow-root",
          "--LabApp.news_url=", "--LabApp.collaborative=False"],
-        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, JUPYTER_PLATFORM_DIRS="1"),
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        env=dict(os.environ, JUPYTER_PLATFORM_DIRS="1", JUPYTERLAB_SETTINGS_DIR=str(root / "settings")),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -57,23 +72,33 @@ def lab(tmp_path_factory):
                 urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
                 break
             except OSError:
-                time.sleep(0.5)
+                time.sleep(0.25)
         else:
             pytest.fail("JupyterLab did not start: " + (root / "lab.log").read_text()[-2000:])
-        yield base, token, root
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            try:
+                _run_all(page, base, token)
+                yield page, nb
+            except Exception:
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "widget-tour-failure.png"))
+                raise
+            finally:
+                browser.close()
     finally:
         server.terminate()
         server.wait(timeout=20)
 
 
-def _run_all(page, base: str, token: str, notebook: str) -> None:
-    page.goto(f"{base}/lab/tree/{notebook}?token={token}&reset")
+def _run_all(page, base: str, token: str) -> None:
+    page.goto(f"{base}/lab/tree/{TOUR}?token={token}&reset")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # the kernel is connected
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
-    # the last code cell gets an execution count when everything above it has run
+    # every code cell gets an execution count once everything above it has run
     page.wait_for_function(
         """() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
                    return p.length && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }""",
@@ -81,56 +106,66 @@ def _run_all(page, base: str, token: str, notebook: str) -> None:
     )
 
 
-def _errors(page) -> list[str]:
-    outputs = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
-                           ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
-    texts = [outputs.nth(i).inner_text() for i in range(outputs.count())]
-    body = page.inner_text("body")
-    texts += [line for line in body.splitlines() if "Failed to load model class" in line or "Traceback" in line]
-    return texts
+def _sections(nb) -> dict[str, list[int]]:
+    """Notebook name -> the indices of its widget cells in the tour."""
+    out: dict[str, list[int]] = {}
+    current = None
+    for i, cell in enumerate(nb.cells):
+        if TOUR_TAG in cell.metadata.get("tags", []):
+            current = cell.metadata["ekslib"]["notebook"]
+            out[current] = []
+        elif current is not None:
+            out[current].append(i)
+    return out
 
 
-def test_pod_capacity_notebook_renders_charts_and_a_live_widget(lab):
-    base, token, root = lab
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            _run_all(page, base, token, "01_pod_capacity.ipynb")
-            page.locator("p", has_text="Choose a family and a size").scroll_into_view_if_needed()
-            page.wait_for_selector(".jupyter-widgets pre", timeout=60_000)
-            assert page.locator(".js-plotly-plot").count() >= 6  # 5 lesson charts + the explorer's charts
-            derivation = page.locator(".jupyter-widgets pre").first.text_content()
-            assert "t3.medium: max pods = 17" in derivation
-            # drive the widget in the browser: switch prefix delegation on
-            page.get_by_label("prefix delegation").check()
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.jupyter-widgets pre')]"
-                ".some(e => /max pods = 242/.test(e.textContent))",
-                timeout=30_000,
-            )
-            assert _errors(page) == []
-        except Exception:
-            page.screenshot(path=str(root / "failure.png"))
-            raise
-        finally:
-            browser.close()
+def _problems(page) -> list[str]:
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+                          ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    texts = [errors.nth(i).text_content() for i in range(errors.count())]
+    body = page.locator("body").text_content()
+    return texts + [line for line in body.splitlines() if "Failed to load model class" in line]
 
 
-@pytest.mark.parametrize("notebook", ["02_ip_address_management.ipynb", "03_nodes_and_pods.ipynb"])
-def test_later_notebooks_run_in_the_browser_with_live_widgets(lab, notebook):
-    base, token, root = lab
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            _run_all(page, base, token, notebook)
-            page.locator(".jp-MarkdownCell", has_text="Check yourself").first.scroll_into_view_if_needed()
-            page.wait_for_selector(".jupyter-widgets", timeout=60_000)
-            assert page.locator(".js-plotly-plot").count() >= 3
-            assert _errors(page) == []
-        except Exception:
-            page.screenshot(path=str(root / f"failure-{notebook}.png"))
-            raise
-        finally:
-            browser.close()
+def test_the_tour_has_every_notebooks_controls():
+    sections = _sections(widget_tour(ROOT / "notebooks"))
+    names = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if p.name != "00_index.ipynb")
+    assert sorted(sections) == names and all(sections.values())
+
+
+def test_no_widget_fails_to_load_and_no_cell_errors(tour):
+    page, _ = tour
+    assert _problems(page) == []
+
+
+@pytest.mark.parametrize("notebook", sorted(_sections(widget_tour(ROOT / "notebooks"))))
+def test_each_notebooks_widgets_render_and_answer_a_click(tour, notebook):
+    page, nb = tour
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    indices = _sections(nb)[notebook]
+    for i in indices:  # every widget cell of this notebook shows a live widget
+        cells.nth(i).locator(".jupyter-widgets").first.wait_for(state="attached", timeout=30_000)
+    exercises = cells.nth(indices[-1])
+    feedback_before = exercises.locator(".widget-html-content").all_text_contents()
+    exercises.get_by_role("button", name="Show answer").first.click()
+    page.wait_for_function(
+        """([index, before]) => {
+             const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[index];
+             const now = [...cell.querySelectorAll('.widget-html-content')].map(e => e.textContent);
+             return JSON.stringify(now) !== JSON.stringify(before); }""",
+        arg=[indices[-1], feedback_before], timeout=30_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    cells.nth(indices[0]).scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"widgets-{notebook.replace('.ipynb', '.png')}"))
+
+
+def test_the_capacity_explorer_answers_its_controls(tour):
+    """Notebook 01's explorer, driven in the browser: prefix delegation on a t3.medium gives 242 (110 capped)."""
+    page, nb = tour
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(_sections(nb)["01_pod_capacity.ipynb"][0])
+    assert "t3.medium: max pods = 17" in cell.locator(".jupyter-widgets pre").first.text_content()
+    cell.get_by_label("prefix delegation").check()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jupyter-widgets pre')].some(e => /max pods = 242/.test(e.textContent))",
+        timeout=30_000,
+    )

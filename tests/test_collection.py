@@ -1,0 +1,92 @@
+"""Every notebook run once, top to bottom, by building the static site; its pages checked, also in a real browser.
+
+This is the suite's only execution of the notebooks (as ``pytest --nbval-lax`` would run them: every cell, and
+an error anywhere fails its notebook): :func:`ekslib.study.site.build_site` runs each one once in its own kernel,
+two at a time, into ``build/site`` (pages, ``executed/`` notebooks, one ``plotly.min.js``). The pages are then
+checked as files and, where Debian's chromium and playwright are present, opened offline in headless Chromium:
+every figure drawn, no script error, a screenshot of each kept in ``build/screenshots`` (CI keeps that folder).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ekslib.study.site import build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NAMES = [p.name for p in NOTEBOOKS]
+SITE = ROOT / "build" / "site"
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The site of the committed notebooks, built once for this module (every notebook executed once)."""
+    return build_site(SITE, ROOT / "notebooks", jobs=2)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_notebook_runs_top_to_bottom_without_an_error(site, name):
+    errors = [str(e) for e in site.errors if e.notebook == name]
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_its_page_holds_every_figure_and_no_error_output(site, name):
+    page = (SITE / name.replace(".ipynb", ".html")).read_text()
+    executed = nbformat.read(SITE / "executed" / name, as_version=4)
+    figures = sum("application/vnd.plotly.v1+json" in o.get("data", {}) for c in executed.cells
+                  if c.cell_type == "code" for o in c.outputs)
+    assert site.figures[name] == figures and page.count("Plotly.newPlot(") == figures
+    assert 'src="plotly.min.js"' in page and "cdn." not in page.lower()
+    assert "Traceback" not in page and 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    widgets = sum("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for c in executed.cells
+                  if c.cell_type == "code" for o in c.outputs)
+    assert page.count("This control needs a running kernel") == widgets
+
+
+def test_the_index_page_lists_the_notebooks_in_learning_order(site):
+    index = (SITE / "index.html").read_text()
+    linked = re.findall(r'href="(\d\d_[^"]+)\.html"', index)
+    assert list(dict.fromkeys(linked)) == [n.removesuffix(".ipynb") for n in NAMES]
+    assert (SITE / "plotly.min.js").stat().st_size > 1_000_000 and len(list(SITE.glob("*.js"))) == 1
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (CI installs Debian's chromium)")
+def test_every_page_draws_its_figures_offline_in_a_real_browser(site):
+    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.route(re.compile(r"^https?://"), lambda route: route.abort())  # offline: nothing leaves the machine
+        try:
+            for name in NAMES:
+                errors.clear()
+                page.goto((SITE / name.replace(".ipynb", ".html")).as_uri())
+                want = site.figures[name]
+                if want:
+                    page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {want}",
+                                           timeout=30_000)
+                drawn = page.locator(".js-plotly-plot").count()
+                if drawn != want or errors:
+                    problems.append(f"{name}: {drawn} of {want} figures drawn; script errors: {errors}")
+                first = page.locator(".js-plotly-plot").first if want else page.locator("h1").first
+                first.scroll_into_view_if_needed()
+                page.screenshot(path=str(SCREENSHOTS / name.replace(".ipynb", ".png")))
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)
