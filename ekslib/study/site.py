@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import os
 import re
 import shutil
@@ -358,7 +359,8 @@ def build_site(out_dir: str | os.PathLike[str], notebooks_dir: str | os.PathLike
     repo_url = repo_url or _repository_or_none(folder)
     (out / "executed").mkdir(parents=True, exist_ok=True)
     copy_plotly_js(out)
-    runs = execute_notebooks(paths, jobs=jobs, timeout=timeout)
+    order = run_order(paths, out / TIMINGS)
+    runs = sorted(execute_notebooks(order, jobs=jobs, timeout=timeout), key=lambda r: paths.index(r.path))
     report = SiteReport(out)
     index = out / "index.html"
     index.write_text(index_html(runs, repo_url), encoding="utf-8")
@@ -370,7 +372,27 @@ def build_site(out_dir: str | os.PathLike[str], notebooks_dir: str | os.PathLike
         report.seconds[run.path.name] = round(run.seconds, 2)
         report.figures[run.path.name] = figures
         report.errors.extend(run.errors)
+    (out / TIMINGS).write_text(json.dumps(report.seconds, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return report
+
+
+#: The last build's seconds per notebook, beside the pages: the next build starts the slowest first.
+TIMINGS = "timings.json"
+
+
+def run_order(paths: Sequence[Path], timings: Path) -> list[Path]:
+    """The order to start ``paths`` in so that the slowest does not start last: by the seconds the last build
+    took (``timings``), slowest first; without a last build, the learning order reversed (the later notebooks,
+    the lab's above all, do the most).
+
+    >>> [p.name for p in run_order([Path("00_a.ipynb"), Path("01_b.ipynb")], Path("/nonexistent"))]
+    ['01_b.ipynb', '00_a.ipynb']
+    """
+    try:
+        seconds = json.loads(timings.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return list(reversed(paths))
+    return sorted(paths, key=lambda p: (-float(seconds.get(p.name, 0)), p.name))
 
 
 def main(argv: Sequence[str]) -> int:
