@@ -431,7 +431,7 @@ SETTINGS = [{}, {"warm_eni_target": 0}, {"warm_eni_target": 2}, {"warm_ip_target
             {"custom_networking": True}, {"ip_cooldown_period": 0}]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(instance_type=st.sampled_from(["t3.small", "t3.medium", "m5.large", "t2.large"]),
        flags=st.sampled_from(SETTINGS), subnet=st.sampled_from(["10.0.0.0/19", "10.0.0.0/26"]),
        events=st.lists(st.tuples(st.integers(0, 120), st.integers(-6, 9)), max_size=25))
