@@ -71,3 +71,33 @@ def test_index_and_readme_list_every_notebook():
     for name in NAMES[1:]:
         assert f"({name})" in index, f"00_index links {name}"
         assert name in readme, f"README mentions {name}"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "00_index.ipynb"], ids=NAMES[1:])
+def test_every_notebook_has_the_same_frame(path):
+    """Title and goals, the navigation line, numbered sections, predict-then-check exercises, check yourself,
+    a summary: in this order."""
+    from ekslib.study.exercises import EXERCISES
+    from ekslib.study.navigation import is_navigation_cell
+    from ekslib.study.path import sections
+
+    nb = nbformat.read(path, as_version=4)
+    assert is_navigation_cell(nb.cells[1]), "the navigation line right after the title (python3 tasks.py nav)"
+    number = str(int(path.name[:2]))
+    numbered = sections(path)
+    assert numbered and [n for n, _ in numbered] == [f"{number}.{i}" for i in range(1, len(numbered) + 1)]
+    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## ")]
+    tail = [h for h in headings if not re.match(r"## \d", h)]
+    assert tail == ["## Predict, then check", "## Check yourself", "## Summary"]
+    widget = [c for c in nb.cells if c.cell_type == "code" and f'exercises_for("{path.name}")' in c.source]
+    assert widget and len(EXERCISES[path.name]) >= 2
+
+
+def test_the_index_maps_the_notes_topics_to_sections_that_exist():
+    from ekslib.study.path import TOPICS, missing_sections
+
+    assert missing_sections(ROOT / "notebooks") == []
+    topics = " ".join(t for t, _ in TOPICS).lower()
+    for topic in ("cni types", "enis and ip limits", "network namespaces and veth", "node to node", "snat",
+                  "nodeport", "loadbalancer", "externaltrafficpolicy", "two dnats"):
+        assert topic in topics, topic

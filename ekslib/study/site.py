@@ -52,6 +52,7 @@ from nbformat.notebooknode import NotebookNode
 
 from ekslib.errors import EkslibError
 from ekslib.study.navigation import BINDER_BADGE, NOTEBOOK_GLOB, binder_url, repository_url
+from ekslib.study.path import notebook_goals, notebook_title
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -77,7 +78,6 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 """
 _NOTEBOOK_LINK = re.compile(r'(href=")(\d\d_[^"/?#]*)\.ipynb(?=[#?"])')
 _BINDER_BADGE_IMG = re.compile(r'<img\b[^>]*\bsrc="' + re.escape(BINDER_BADGE) + r'"[^>]*>')
-_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 T = TypeVar("T")
 
 
@@ -251,24 +251,13 @@ def _exporter() -> Any:
                         template_file=TEMPLATE_NAME)
 
 
-def notebook_title(nb: NotebookNode, fallback: str) -> str:
-    """The first markdown heading of ``nb``."""
-    for cell in nb.cells:
-        match = _HEADING.search(cell.source) if cell.cell_type == "markdown" else None
-        if match:
-            return match.group(1)
-    return fallback
-
-
 def notebook_goal(nb: NotebookNode) -> str:
-    """The first line of the notebook's goals: the first bullet after "...you will be able to:" in its first
-    cell, or else the first line of text after the title."""
+    """The first line of the notebook's goals (:func:`ekslib.study.path.notebook_goals`), or else the first line
+    of text after the title."""
+    goals = notebook_goals(nb)
+    if goals:
+        return goals[0]
     lines = [ln.strip() for ln in nb.cells[0].source.splitlines()] if nb.cells else []
-    marker = next((i for i, ln in enumerate(lines) if "you will be able to" in ln.lower()), None)
-    if marker is not None:
-        bullet = next((ln for ln in lines[marker + 1:] if ln.startswith(("- ", "* "))), None)
-        if bullet:
-            return bullet[2:].rstrip(";.")
     return next((ln for ln in lines if ln and not ln.startswith("#")), "")
 
 
