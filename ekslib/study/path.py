@@ -4,7 +4,7 @@ checks that every section named here exists, so the map cannot drift from the no
 
 The source notes: Sigrid Jin, "Notes on EKS Networking in AWS CNI", PKOS study week 2, Medium, 28 January 2023.
 
->>> [s for s in sections("notebooks/06_services_and_dnat.ipynb") if s[0] == "6.4"]
+>>> [s for s in sections(NOTEBOOKS / "06_services_and_dnat.ipynb") if s[0] == "6.4"]
 [('6.4', 'LoadBalancer: an NLB with instance targets, and the two DNATs')]
 >>> anchor("6.4", "LoadBalancer: an NLB with instance targets, and the two DNATs")
 '6.4-LoadBalancer:-an-NLB-with-instance-targets,-and-the-two-DNATs'
@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+#: The collection's notebooks (ekslib is installed from the checkout, beside them).
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 _SECTION = re.compile(r"^## (\d+\.\d+) (.+?)\s*$", re.M)
 
 #: The notes' topics -> where they are worked through: (notebook number, section number) pairs.
@@ -85,7 +87,7 @@ def notebook_goals(nb: nbformat.NotebookNode) -> list[str]:
     return goals
 
 
-def learning_path(notebooks_dir: str | os.PathLike[str] = "notebooks") -> list[dict[str, object]]:
+def learning_path(notebooks_dir: str | os.PathLike[str] = NOTEBOOKS) -> list[dict[str, object]]:
     """One row per notebook, in learning order: its number, title, goals, numbered sections and exercises."""
     from ekslib.study.exercises import EXERCISES
 
@@ -97,7 +99,7 @@ def learning_path(notebooks_dir: str | os.PathLike[str] = "notebooks") -> list[d
     return rows
 
 
-def learning_path_markdown(notebooks_dir: str | os.PathLike[str] = "notebooks") -> str:
+def learning_path_markdown(notebooks_dir: str | os.PathLike[str] = NOTEBOOKS) -> str:
     """:func:`learning_path` as markdown: a heading per notebook (linked), its goals as bullets."""
     parts = []
     for row in learning_path(notebooks_dir):
@@ -124,7 +126,7 @@ def _notebooks(folder: Path) -> dict[str, Path]:
     return {p.name[:2]: p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))}
 
 
-def topic_map_markdown(notebooks_dir: str | os.PathLike[str] = "notebooks") -> str:
+def topic_map_markdown(notebooks_dir: str | os.PathLike[str] = NOTEBOOKS) -> str:
     """The notes' topics as a markdown table with a link to each section that covers them."""
     books = _notebooks(Path(notebooks_dir))
     rows = ["| the notes' topic | where |", "|---|---|"]
@@ -144,7 +146,7 @@ def study_plan_markdown() -> str:
     return "\n".join(rows)
 
 
-def missing_sections(notebooks_dir: str | os.PathLike[str] = "notebooks") -> list[str]:
+def missing_sections(notebooks_dir: str | os.PathLike[str] = NOTEBOOKS) -> list[str]:
     """Every (notebook, section) of :data:`TOPICS` that the notebooks do not have (empty when the map holds)."""
     books = _notebooks(Path(notebooks_dir))
     missing = []
