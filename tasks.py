@@ -5,6 +5,7 @@
     python3 tasks.py test         # make .venv if missing, install, lint, run the unit tests and every notebook
     python3 tasks.py nav          # insert or refresh each notebook's previous | index | next links and Binder badge
     python3 tasks.py site [OUT]   # run every notebook once into a static HTML site (default build/site)
+    python3 tasks.py screenshots  # retake the README's pictures (docs/screenshots) from build/site, in Chromium
 
 The virtual environment is ``.venv`` beside this file; it is (re)installed from ``requirements.txt`` whenever
 that file or ``pyproject.toml`` changes. Extra arguments go to JupyterLab or to pytest, e.g.
@@ -110,8 +111,14 @@ def site(extra: list[str]) -> int:
                 env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"))
 
 
+def screenshots(extra: list[str]) -> int:
+    """Retake the README's screenshots of the main views from the static site (build it first)."""
+    ensure_environment()
+    return _run(PYTHON, "-m", "ekslib.study.screenshots", *(extra or ["build/site", "docs/screenshots"]))
+
+
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test, "nav": nav, "site": site}
+    commands = {"lab": lab, "test": test, "nav": nav, "site": site, "screenshots": screenshots}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
