@@ -83,6 +83,11 @@ def test(extra: list[str]) -> int:
     """
     ensure_environment()
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    # bytecode caches (in __pycache__, ignored by git) even where the environment turns them off: every test worker
+    # and every notebook kernel would otherwise compile ekslib, and pytest rewrite every test module, from source
+    # (measured: collecting the tests 7.2 s -> 3.9 s)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    _run(PYTHON, "-m", "compileall", "-q", "ekslib", env=env)
     _say("lint (ruff)")
     lint = _run(PYTHON, "-m", "ruff", "check", "--quiet", ".", env=env)
     if lint:

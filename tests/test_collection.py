@@ -9,8 +9,11 @@ every figure drawn, no script error, a screenshot of each kept in ``build/screen
 
 from __future__ import annotations
 
+import importlib.util
+import queue
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import nbformat
@@ -28,10 +31,72 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
+class PageChecker(threading.Thread):
+    """Headless Chromium opening each page as soon as the build has written it (offline: every request that
+    would leave the machine is refused), waiting for its figures, noting script errors, keeping a screenshot."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.pages: queue.Queue = queue.Queue()
+        self.problems: list[str] = []
+        self.checked: list[str] = []
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # reported by the test
+            self.failure = exc
+
+    def _run(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.route(re.compile(r"^https?://"), lambda route: route.abort())
+            try:
+                while (item := self.pages.get()) is not None:
+                    name, path, want = item
+                    errors.clear()
+                    page.goto(path.as_uri())
+                    if want:
+                        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {want}",
+                                               timeout=30_000)
+                    drawn = page.locator(".js-plotly-plot").count()
+                    if drawn != want or errors:
+                        self.problems.append(f"{name}: {drawn} of {want} figures drawn; script errors: {errors}")
+                    first = page.locator(".js-plotly-plot").first if want else page.locator("h1").first
+                    first.scroll_into_view_if_needed()
+                    page.screenshot(path=str(SCREENSHOTS / name.replace(".ipynb", ".png")))
+                    self.checked.append(name)
+            finally:
+                browser.close()
+
+
+BROWSER = CHROMIUM is not None and importlib.util.find_spec("playwright") is not None
+
+
 @pytest.fixture(scope="module")
 def site():
-    """The site of the committed notebooks, built once for this module (every notebook executed once)."""
-    return build_site(SITE, ROOT / "notebooks", jobs=2)
+    """The site of the committed notebooks, built once for this module (every notebook executed once); where
+    Chromium is at hand, each page is opened in it while the next notebooks still run."""
+    checker = PageChecker() if BROWSER else None
+    if checker is not None:
+        checker.start()
+    try:
+        report = build_site(SITE, ROOT / "notebooks", jobs=3,
+                            on_page=(lambda *page: checker.pages.put(page)) if checker else None)
+    finally:
+        if checker is not None:
+            checker.pages.put(None)
+    if checker is not None:
+        checker.join(timeout=120)
+    report.browser = checker
+    return report
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -62,31 +127,8 @@ def test_the_index_page_lists_the_notebooks_in_learning_order(site):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (CI installs Debian's chromium)")
+@pytest.mark.skipif(not BROWSER, reason="no chromium or playwright on this machine (CI installs Debian's chromium)")
 def test_every_page_draws_its_figures_offline_in_a_real_browser(site):
-    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    problems = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.route(re.compile(r"^https?://"), lambda route: route.abort())  # offline: nothing leaves the machine
-        try:
-            for name in NAMES:
-                errors.clear()
-                page.goto((SITE / name.replace(".ipynb", ".html")).as_uri())
-                want = site.figures[name]
-                if want:
-                    page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {want}",
-                                           timeout=30_000)
-                drawn = page.locator(".js-plotly-plot").count()
-                if drawn != want or errors:
-                    problems.append(f"{name}: {drawn} of {want} figures drawn; script errors: {errors}")
-                first = page.locator(".js-plotly-plot").first if want else page.locator("h1").first
-                first.scroll_into_view_if_needed()
-                page.screenshot(path=str(SCREENSHOTS / name.replace(".ipynb", ".png")))
-        finally:
-            browser.close()
-    assert not problems, "\n".join(problems)
+    checker = site.browser
+    assert checker.failure is None, repr(checker.failure)
+    assert sorted(checker.checked) == NAMES and not checker.problems, "\n".join(checker.problems)

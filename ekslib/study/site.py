@@ -41,7 +41,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +160,8 @@ def error_outputs(nb: NotebookNode, notebook: str) -> list[CellError]:
             for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
 
-async def _execute(path: Path, timeout: int, slots: asyncio.Semaphore) -> _Run:
+async def _execute(path: Path, timeout: int, slots: asyncio.Semaphore,
+                   done: Callable[[_Run], None] | None = None) -> _Run:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -179,7 +180,10 @@ async def _execute(path: Path, timeout: int, slots: asyncio.Semaphore) -> _Run:
             failure = CellError(path.name, started[0], type(exc).__name__, message[-1] if message else "")
         seconds = time.perf_counter() - begin
     errors = error_outputs(nb, path.name) + ([failure] if failure else [])
-    return _Run(path, nb, seconds, errors)
+    run = _Run(path, nb, seconds, errors)
+    if done is not None:
+        done(run)
+    return run
 
 
 def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -192,11 +196,13 @@ def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def execute_notebooks(paths: Sequence[Path], *, jobs: int = 2, timeout: int = 600) -> list[_Run]:
-    """Execute ``paths`` (in their own folder), ``jobs`` at a time, each in a fresh kernel; results in order."""
+def execute_notebooks(paths: Sequence[Path], *, jobs: int = 2, timeout: int = 600,
+                      done: Callable[[_Run], None] | None = None) -> list[_Run]:
+    """Execute ``paths`` (in their own folder), ``jobs`` at a time, each in a fresh kernel; results in order.
+    ``done(run)`` is called as each notebook finishes."""
     async def run_all() -> list[_Run]:
         slots = asyncio.Semaphore(max(1, jobs))
-        return list(await asyncio.gather(*(_execute(p, timeout, slots) for p in paths)))
+        return list(await asyncio.gather(*(_execute(p, timeout, slots, done) for p in paths)))
 
     return _run_coroutine(run_all())
 
@@ -333,13 +339,15 @@ def _repository_or_none(notebooks_dir: Path) -> str | None:
 
 
 def build_site(out_dir: str | os.PathLike[str], notebooks_dir: str | os.PathLike[str], *, jobs: int = 2,
-               repo_url: str | None = None, timeout: int = 600) -> SiteReport:
+               repo_url: str | None = None, timeout: int = 600,
+               on_page: Callable[[str, Path, int], None] | None = None) -> SiteReport:
     """Run every ``NN_*.ipynb`` of ``notebooks_dir`` once and write the static site into ``out_dir``.
 
     ``jobs`` notebooks run at a time, each in its own kernel; ``timeout`` is the limit of one cell in seconds.
     ``repo_url`` (default :func:`~ekslib.study.navigation.repository_url`, or none) gives the Binder links of
     the widget notes. Writes ``out_dir/executed/*.ipynb``, ``out_dir/*.html``, ``out_dir/index.html`` and
-    ``out_dir/plotly.min.js``.
+    ``out_dir/plotly.min.js``. Each page is written as soon as its notebook has run, and ``on_page(notebook,
+    page, figures)`` hears of it (a browser can check the first pages while the last notebooks still run).
     """
     out, folder = Path(out_dir), Path(notebooks_dir)
     paths = sorted(folder.glob(NOTEBOOK_GLOB))
@@ -349,14 +357,22 @@ def build_site(out_dir: str | os.PathLike[str], notebooks_dir: str | os.PathLike
     (out / "executed").mkdir(parents=True, exist_ok=True)
     copy_plotly_js(out)
     order = run_order(paths, out / TIMINGS)
-    runs = sorted(execute_notebooks(order, jobs=jobs, timeout=timeout), key=lambda r: paths.index(r.path))
+    pages: dict[str, tuple[Path, int]] = {}
+
+    def publish(run: _Run) -> None:
+        nbformat.write(run.nb, out / "executed" / run.path.name)
+        pages[run.path.name] = export_page(run, out, binder_url(repo_url, run.path.name) if repo_url else None)
+        if on_page is not None:
+            on_page(run.path.name, *pages[run.path.name])
+
+    runs = sorted(execute_notebooks(order, jobs=jobs, timeout=timeout, done=publish),
+                  key=lambda r: paths.index(r.path))
     report = SiteReport(out)
     index = out / "index.html"
     index.write_text(index_html(runs, repo_url), encoding="utf-8")
     report.pages.append(index)
     for run in runs:
-        nbformat.write(run.nb, out / "executed" / run.path.name)
-        page, figures = export_page(run, out, binder_url(repo_url, run.path.name) if repo_url else None)
+        page, figures = pages[run.path.name]
         report.pages.append(page)
         report.seconds[run.path.name] = round(run.seconds, 2)
         report.figures[run.path.name] = figures
