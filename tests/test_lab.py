@@ -205,17 +205,18 @@ def services_lab():
 
 
 @needs_lab
-def test_the_host_network_is_the_same_after_a_lab_and_after_an_exception_inside_one():
+def test_the_host_network_is_the_same_after_a_lab_and_after_an_exception_or_ctrl_c_inside_one():
     from ekslib.lab import Lab, lab_namespaces
 
     before = _host_network()
     with Lab(scenario_cluster("private")) as lab:
         assert lab.connect(lab.cluster.pods[1].key, "internet").reply_accepted
     assert _host_network() == before
-    with pytest.raises(RuntimeError, match="boom"), Lab(scenario_cluster("private")) as lab:
-        names = [n.name for n in lab.plan.namespaces]
-        raise RuntimeError("boom")
-    assert not set(names) & set(lab_namespaces())
+    for interruption in (RuntimeError("boom"), KeyboardInterrupt()):  # an error, and Ctrl-C
+        with pytest.raises(type(interruption)), Lab(scenario_cluster("private")) as lab:
+            names = [n.name for n in lab.plan.namespaces]
+            raise interruption
+        assert not set(names) & set(lab_namespaces())
     assert _host_network() == before
 
 
