@@ -18,6 +18,7 @@ from ekslib.study.site import (
     WIDGET_NOTE,
     CellError,
     build_site,
+    execute_notebooks,
     link_pages,
     notebook_goal,
     offline_badges,
@@ -186,3 +187,18 @@ def test_links_and_badges_rewritten_only_where_meant():
 def test_the_goal_is_the_first_bullet_or_the_first_line():
     assert notebook_goal(new_notebook(cells=[new_markdown_cell(_goals("T", "size a node"))])) == "size a node"
     assert notebook_goal(new_notebook(cells=[new_markdown_cell("# T\n\nJust text.\nMore.")])) == "Just text."
+
+
+def test_one_kernel_runs_notebooks_one_after_another_and_none_sees_the_last_ones_names(tmp_path):
+    """A kernel is reused (warm imports) but reset between notebooks: a notebook that forgets an import that the
+    one before made still fails, as it would on its own."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    first = new_notebook(metadata=KERNEL, cells=[new_markdown_cell(_goals("1. A", "import"), id="c00"),
+                                                  new_code_cell("import math\nx = math.pi", id="c01")])
+    second = new_notebook(metadata=KERNEL, cells=[new_markdown_cell(_goals("2. B", "forget"), id="c00"),
+                                                   new_code_cell("math.pi + x", id="c01")])
+    nbformat.write(first, folder / "01_a.ipynb")
+    nbformat.write(second, folder / "02_b.ipynb")
+    runs = execute_notebooks([folder / "01_a.ipynb", folder / "02_b.ipynb"], jobs=1, timeout=60)
+    assert [r.errors for r in runs] == [[], [CellError("02_b.ipynb", 1, "NameError", "name 'math' is not defined")]]
