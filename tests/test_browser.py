@@ -54,7 +54,8 @@ def tour(tmp_path_factory):
     nb = widget_tour(ROOT / "notebooks")
     nbformat.write(nb, root / TOUR)
     port, token = _free_port(), secrets.token_hex(16)
-    settings = root / "settings" / "@jupyterlab" / "apputils-extension"
+    settings_dir = tmp_path_factory.mktemp("settings")  # outside the served folder
+    settings = settings_dir / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news prompt
     log = (root / "lab.log").open("w")
@@ -63,7 +64,7 @@ def tour(tmp_path_factory):
          f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}", "--allow-root",
          "--LabApp.news_url=", "--LabApp.collaborative=False"],
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        env=dict(os.environ, JUPYTER_PLATFORM_DIRS="1", JUPYTERLAB_SETTINGS_DIR=str(root / "settings")),
+        env=dict(os.environ, JUPYTER_PLATFORM_DIRS="1", JUPYTERLAB_SETTINGS_DIR=str(settings_dir)),
     )
     base = f"http://127.0.0.1:{port}"
     try:
