@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,18 +24,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from ekslib.study.screenshots import FLAGS, chromium_path
 from ekslib.study.tour import TOUR_TAG, widget_tour
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium_path()
 playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (CI installs Debian's chromium)"),
 ]
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 TOUR = "widget_tour.ipynb"
 
 

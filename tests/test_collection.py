@@ -12,13 +12,13 @@ from __future__ import annotations
 import importlib.util
 import queue
 import re
-import shutil
 import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from ekslib.study.screenshots import FLAGS, chromium_path
 from ekslib.study.site import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,9 +26,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NAMES = [p.name for p in NOTEBOOKS]
 SITE = ROOT / "build" / "site"
 SCREENSHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM = chromium_path()
 
 
 class PageChecker(threading.Thread):

@@ -139,18 +139,10 @@ def _receiver_label(flow: Flow) -> str:
     return flow.receiver.removeprefix("pod ") if flow.delivered else ""
 
 
-def _lab_target(obs, lab) -> str | None:
-    """The node the kernel's load balancer picked (instance targets), from its conntrack entry."""
-    for e in obs.conntrack:
-        if e.zone.startswith("LB "):
-            node = next((n.name for n in lab.cluster.nodes if n.address == e.reply_src.ip), None)
-            return node or str(e.reply_src.ip)
-    return None
-
-
-def _engine_target(flow: Flow, lab) -> str | None:
-    """The node the engine's load balancer picked, from its conntrack entry."""
-    for e in flow.conntrack:
+def _lb_target(entries: Iterable[ConntrackEntry], lab) -> str | None:
+    """The target a load balancer picked (a node's name for instance targets, else the address), read from its
+    conntrack entry: the kernel's (an Observation's) or the engine's (a Flow's)."""
+    for e in entries:
         if e.zone.startswith("LB "):
             node = next((n.name for n in lab.cluster.nodes if n.address == e.reply_src.ip), None)
             return node or str(e.reply_src.ip)
@@ -162,19 +154,19 @@ def play(lab, case: Case) -> dict[str, Any]:
     flow = scenario(case.scenario, **case.options)
     first = flow.hops[0]
     dialed, sport = first.dst, first.src.port
-    want = (_receiver_label(flow), _engine_target(flow, lab))
+    want = (_receiver_label(flow), _lb_target(flow.conntrack, lab))
     obs = None
     for attempt in range(RETRIES):
         obs = lab.replay(flow, sport=sport + attempt)
-        if (obs.receiver, _lab_target(obs, lab)) == want or not flow.probabilities:
+        if (obs.receiver, _lb_target(obs.conntrack, lab)) == want or not flow.probabilities:
             break
     client_port = sport + attempt
-    if obs.receiver and (obs.receiver, _lab_target(obs, lab)) != want:
+    if obs.receiver and (obs.receiver, _lb_target(obs.conntrack, lab)) != want:
         # the kernel never picked the engine's endpoint: ask the engine about the kernel's choice
         retrace = dict(case.options)
         retrace["endpoint"] = str(lab.address_of(obs.receiver)) if obs.receiver in \
             {p.key for p in lab.cluster.pods} else None
-        target = _lab_target(obs, lab)
+        target = _lb_target(obs.conntrack, lab)
         if target:
             retrace["target"] = target
         flow = scenario(case.scenario, **{k: v for k, v in retrace.items() if v is not None})
@@ -310,13 +302,13 @@ def walk_table(lab, name: str, *, node: str | None = None, **options: Any) -> pd
     node = node or next(h.where.namespace[5:] for h in flow.hops if h.where.namespace.startswith("node "))
     walk = lab.chain_walk(flow, node=node)
     obs = walk.observation
-    if (obs.receiver, _lab_target(obs, lab)) != (_receiver_label(flow), _engine_target(flow, lab)):
+    if (obs.receiver, _lb_target(obs.conntrack, lab)) != (_receiver_label(flow), _lb_target(flow.conntrack, lab)):
         pods = {p.key: p.address for p in lab.cluster.pods}
         again = dict(options)
         if obs.receiver in pods:
             again["endpoint"] = str(pods[obs.receiver])
-        if _lab_target(obs, lab):
-            again["target"] = _lab_target(obs, lab)
+        if _lb_target(obs.conntrack, lab):
+            again["target"] = _lb_target(obs.conntrack, lab)
         flow = scenario(name, **again)
     return compare_walk(walk, flow)
 

@@ -24,13 +24,20 @@ VIEWS: tuple[tuple[str, str, str], ...] = (
     ("cluster-graph", "03_nodes_and_pods.html", "Cluster demo: 3 nodes"),
     ("packet-flow", "04_pod_to_pod.html", "→ pod kube-system/coredns-"),
 )
+#: Chromium's flags for headless runs on a machine without network (without the background-networking ones it
+#: keeps trying to reach Google's hosts).
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
+def chromium_path() -> str | None:
+    """Debian's chromium, or None where it is not installed."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def take_screenshots(site_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
     """One PNG per :data:`VIEWS` entry in ``out_dir``, from the pages in ``site_dir``; returns their paths."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if chromium is None:
         raise EkslibError("no chromium on this machine (Debian: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
