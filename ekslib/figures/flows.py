@@ -32,7 +32,7 @@ import plotly.graph_objects as go
 from ekslib._checks import whole
 from ekslib.errors import EkslibError
 from ekslib.figures.cluster import short_host
-from ekslib.figures.theme import MONO, TEMPLATE
+from ekslib.figures.theme import MONO, TEMPLATE, figure
 from ekslib.flows.flow import Flow, Hop
 
 __all__ = ["COLOURS", "MAX_FRAMES", "HealthCheck", "conntrack_figure", "flow_animation", "frame_groups",
@@ -489,7 +489,7 @@ def flow_animation(flow: Flow, *, max_frames: int = MAX_FRAMES, height: int = 72
     whole("height", height, minimum=300)
     groups = frame_groups(flow, max_frames=max_frames)
     layout = _layout(flow)
-    fig = _scene(flow, layout, height)
+    places, layout_json = _scene(flow, layout, height)
     frames = []
     trails: dict[str, tuple[list[float | None], list[float | None]]] = {"request": ([], []), "reply": ([], [])}
     previous: dict[str, Hop | None] = {"request": None, "reply": None}
@@ -538,23 +538,21 @@ def flow_animation(flow: Flow, *, max_frames: int = MAX_FRAMES, height: int = 72
                 f"it connected to {flow.hops[0].dst}, but this answer comes from {flow.reply.seen_source}: no "
                 "connection of the client's matches it, so its connection attempt is never answered")]
         colour = COLOURS["drop"] if dropped else COLOURS[direction]
-        frames.append({"name": str(number), "traces": [1, 2, 3, 4, 5], "data": [
-            _trail(*trails["request"], "request"), _trail(*trails["reply"], "reply"),
-            {"type": "scatter", "x": [x], "y": [y], "mode": "markers", "hoverinfo": "skip", "showlegend": False,
+        frames.append({"name": str(number), "traces": list(_MOVING), "data": [
+            _points(*trails["request"]), _points(*trails["reply"]),
+            {"x": [x], "y": [y],
              "marker": {"size": 20 if dropped else 16, "symbol": "x" if dropped else "circle", "color": colour,
                         "line": {"width": 3 if changed else 1,
                                  "color": COLOURS["rewrite"] if changed else "#ffffff"}}},
-            {"type": "scatter", "x": [x_text], "y": [_TEXT_Y], "mode": "text", "hoverinfo": "skip",
-             "showlegend": False, "textposition": "bottom right",
-             "text": [f"{title}<br>{headers}<br><span style=\"font-family:{MONO}\">"
+            {"text": [f"{title}<br>{headers}<br><span style=\"font-family:{MONO}\">"
                       + "<br>".join(rules) + "</span>"]},
-            _badges(*badges),
+            _points(*badges[:2], text=badges[2]),
         ]})
     play = {"frame": {"duration": 900, "redraw": False}, "fromcurrent": True, "transition": {"duration": 250}}
     stop = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}
-    first_frame = frames[0]["data"] if frames else []
-    data = [fig.data[0].to_plotly_json()] + [dict(d) for d in first_frame]
-    layout_json = fig.layout.to_plotly_json()
+    data = [places] + _moving_traces(x_text)
+    for trace, first in zip(data[1:], frames[0]["data"] if frames else (), strict=True):
+        trace.update(first)  # the first frame, drawn before ▶ is pressed
     layout_json.update(
         updatemenus=[{"type": "buttons", "direction": "left", "x": 0, "xanchor": "left", "y": 0, "yanchor": "top",
                       "pad": {"t": 8, "r": 10}, "showactive": False,
@@ -566,7 +564,7 @@ def flow_animation(flow: Flow, *, max_frames: int = MAX_FRAMES, height: int = 72
                              "args": [[f["name"]], {"mode": "immediate", "frame": {"duration": 0, "redraw": False},
                                                     "transition": {"duration": 0}}]} for f in frames]}],
     )
-    return go.Figure(data=data, layout=layout_json, frames=frames)
+    return figure(data, layout_json, frames)
 
 
 def _stage_label(stage: tuple[str, ...], hop: Hop) -> str:
@@ -583,23 +581,39 @@ def _stage_label(stage: tuple[str, ...], hop: Hop) -> str:
     return ""
 
 
-def _badges(xs: list, ys: list, labels: list) -> dict:
-    """The request's translations so far: a red dot and its numbered label at each."""
-    return {"type": "scatter", "x": list(xs) or [None], "y": list(ys) or [None], "mode": "markers+text",
-            "text": list(labels) or [""], "textposition": "middle right", "hoverinfo": "skip", "showlegend": False,
-            "cliponaxis": False, "textfont": {"color": COLOURS["rewrite"], "size": 10},
-            "marker": {"size": 6, "color": COLOURS["rewrite"]}}
+#: The traces a frame moves (by index): the request's trail, the reply's, the packet, the text under the drawing
+#: and the translation marks; a frame carries only what changes in them (plotly.js merges a frame into its
+#: traces, ``Plotly.animate``), their style is set once in :func:`_moving_traces`.
+_MOVING = (1, 2, 3, 4, 5)
 
 
-def _trail(xs: list, ys: list, direction: str) -> dict:
-    return {"type": "scatter", "x": list(xs) or [None], "y": list(ys) or [None], "mode": "lines",
-            "hoverinfo": "skip", "name": direction, "showlegend": False,
-            "line": {"color": COLOURS[direction], "width": 3 if direction == "request" else 2.5,
-                     "dash": "solid" if direction == "request" else "dot"}}
+def _points(xs: list, ys: list, text: list | None = None) -> dict:
+    """What a frame changes in a trail or in the marks: the points (a lone ``None`` while there are none)."""
+    out: dict[str, list] = {"x": list(xs) or [None], "y": list(ys) or [None]}
+    if text is not None:
+        out["text"] = list(text) or [""]
+    return out
 
 
-def _scene(flow: Flow, layout: _Layout, height: int) -> go.Figure:
-    """The static drawing: boxes, titles, hook rows, devices and their labels (one trace for the markers)."""
+def _moving_traces(x_text: float) -> list[dict]:
+    """The five traces the frames move, styled once: the two trails, the packet, the text, the marks."""
+    def trail(direction: str) -> dict:
+        return {"type": "scatter", "mode": "lines", "hoverinfo": "skip", "name": direction, "showlegend": False,
+                "line": {"color": COLOURS[direction], "width": 3 if direction == "request" else 2.5,
+                         "dash": "solid" if direction == "request" else "dot"}}
+
+    return [trail("request"), trail("reply"),
+            {"type": "scatter", "mode": "markers", "hoverinfo": "skip", "showlegend": False},
+            {"type": "scatter", "x": [x_text], "y": [_TEXT_Y], "mode": "text", "hoverinfo": "skip",
+             "showlegend": False, "textposition": "bottom right"},
+            {"type": "scatter", "mode": "markers+text", "textposition": "middle right", "hoverinfo": "skip",
+             "showlegend": False, "cliponaxis": False, "textfont": {"color": COLOURS["rewrite"], "size": 10},
+             "marker": {"size": 6, "color": COLOURS["rewrite"]}}]
+
+
+def _scene(flow: Flow, layout: _Layout, height: int) -> tuple[dict, dict]:
+    """The static drawing: boxes, titles, hook rows, devices and their labels; the one trace of its markers and
+    the layout."""
     shapes: list[dict] = []
     notes: list[dict] = []
     px: list[float] = []
@@ -699,16 +713,16 @@ def _scene(flow: Flow, layout: _Layout, height: int) -> go.Figure:
         panel.update(xref="paper", yref="paper", xanchor="right", yanchor="top")
         notes.append(panel)
     x_max = max(c.x1 for c in layout.columns.values())
-    static = go.Scatter(x=px, y=py, mode="markers", hovertext=phover, hoverinfo="text", showlegend=False,
-                        name="places", marker={"size": 11, "symbol": symbols, "color": "#555555", "opacity": opacity})
+    static = {"type": "scatter", "x": px, "y": py, "mode": "markers", "hovertext": phover, "hoverinfo": "text",
+              "showlegend": False, "name": "places",
+              "marker": {"size": 11, "symbol": symbols, "color": "#555555", "opacity": opacity}}
     verdict = "delivered" if flow.delivered else "dropped"
     reply = "" if flow.reply is None else (" · reply " + ("dropped" if not flow.reply.delivered else "delivered"
                                                           if flow.reply_accepted else
                                                           "not accepted: the connection times out"))
     seen = f" · the receiver sees src {flow.seen_source}" if flow.seen_source is not None else ""
     numbered = any(h.rewrite and {"src", "dst"} & set(h.changed) for h in flow.hops)
-    fig = go.Figure(static)
-    fig.update_layout(
+    return static, dict(
         title={"text": f"{flow.protocol.upper()} {_esc(place_label(flow.source))} → "
                        f"{_esc(place_label(flow.destination))}: {verdict}{reply}",
                "subtitle": {"text": f"request (solid, blue) then reply (dotted, green), hop by hop{seen}; "
@@ -719,7 +733,6 @@ def _scene(flow: Flow, layout: _Layout, height: int) -> go.Figure:
         xaxis={"range": [-0.3, max(x_max + 0.3, _MIN_WIDTH)], "autorange": False, "visible": False, "fixedrange": True},
         yaxis={"range": [-6.6, _TOP + 0.75], "autorange": False, "visible": False, "fixedrange": True},
     )
-    return fig
 
 
 def _check_panel(checks: Sequence[HealthCheck], chosen: str, x: float, y: float) -> dict:
@@ -801,20 +814,19 @@ def hops_figure(flow: Flow, *, max_height: int = 720) -> go.Figure:
         fills.append(fill)
         fonts.append(font)
     rewrites = sum(1 for h in hops if h.rewrite)
-    fig = go.Figure(go.Table(
-        columnwidth=list(_HOP_WIDTHS),
+    table_trace = dict(
+        type="table", columnwidth=list(_HOP_WIDTHS),
         header={"values": [f"<b>{c}</b>" for c in _HOP_COLUMNS], "align": "left", "fill": {"color": "#e8ecf1"},
                 "font": {"size": 11}},
         cells={"values": values, "align": "left", "fill": {"color": fills}, "height": 20,
-               "font": {"family": MONO, "size": 10, "color": fonts}}))
-    fig.update_layout(
+               "font": {"family": MONO, "size": 10, "color": fonts}})
+    return figure([table_trace], dict(
         title={"text": f"Hop by hop: {_esc(place_label(flow.source))} → "
                        f"{_esc(place_label(flow.destination))}",
                "subtitle": {"text": f"{len(flow.hops)} request hops, "
                                     f"{len(flow.reply.hops) if flow.reply is not None else 0} reply hops (green); "
                                     f"{rewrites} rewrites, in red"}},
-        template=TEMPLATE, height=min(max_height, 24 * len(hops) + 140), margin={"l": 10, "r": 10, "t": 80, "b": 10})
-    return fig
+        template=TEMPLATE, height=min(max_height, 24 * len(hops) + 140), margin={"l": 10, "r": 10, "t": 80, "b": 10}))
 
 
 def conntrack_figure(flow: Flow) -> go.Figure:
@@ -836,18 +848,17 @@ def conntrack_figure(flow: Flow) -> go.Figure:
     translated = [t != "-" for t in table["translates"]]
     fills = [[COLOURS["changed"] if (hit and c in ("reply", "translates")) else "#ffffff" for hit in translated]
              for c in columns] + [["#ffffff"] * len(translated)]
-    fig = go.Figure(go.Table(
-        columnwidth=[0.13, 0.05, 0.15, 0.15, 0.04, 0.06, 0.42],
+    table_trace = dict(
+        type="table", columnwidth=[0.13, 0.05, 0.15, 0.15, 0.04, 0.06, 0.42],
         header={"values": [f"<b>{c}</b>" for c in columns] + ["<b>conntrack -L</b>"], "align": "left",
                 "fill": {"color": "#e8ecf1"}, "font": {"size": 11}},
         cells={"values": values, "align": "left", "fill": {"color": fills}, "height": 34,
-               "font": {"family": MONO, "size": 10}}))
+               "font": {"family": MONO, "size": 10}})
     zones = len(table)
-    fig.update_layout(
+    return figure([table_trace], dict(
         title={"text": "Connection tracking: the entries this flow made",
                "subtitle": {"text": (f"{zones} entr{'y' if zones == 1 else 'ies'}; the reply tuple is what the kernel "
                                      "(or the NAT gateway) expects back, so a translation shows as a reply tuple "
                                      "that is not the original reversed") if zones else
                             "no entry: the packet met no connection tracking"}},
-        template=TEMPLATE, height=46 * max(zones, 1) + 150, margin={"l": 10, "r": 10, "t": 80, "b": 10})
-    return fig
+        template=TEMPLATE, height=46 * max(zones, 1) + 150, margin={"l": 10, "r": 10, "t": 80, "b": 10}))
