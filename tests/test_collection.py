@@ -4,7 +4,8 @@ This is the suite's only execution of the notebooks (as ``pytest --nbval-lax`` w
 an error anywhere fails its notebook): :func:`ekslib.study.site.build_site` runs each one once in its own kernel,
 two at a time, into ``build/site`` (pages, ``executed/`` notebooks, one ``plotly.min.js``). The pages are then
 checked as files and, where Debian's chromium and playwright are present, opened offline in headless Chromium:
-every figure drawn, no script error, a screenshot of each kept in ``build/screenshots`` (CI keeps that folder).
+every figure drawn, every animation played to its last frame, no script error, a screenshot of each kept in
+``build/screenshots`` (CI keeps that folder).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class PageChecker(threading.Thread):
         self.pages: queue.Queue = queue.Queue()
         self.problems: list[str] = []
         self.checked: list[str] = []
+        self.animations: dict[str, int] = {}
         self.failure: BaseException | None = None
 
     def run(self) -> None:
@@ -67,6 +69,9 @@ class PageChecker(threading.Thread):
                     drawn = page.locator(".js-plotly-plot").count()
                     if drawn != want or errors:
                         self.problems.append(f"{name}: {drawn} of {want} figures drawn; script errors: {errors}")
+                    played, wrong = page.evaluate(PLAY_TO_THE_END)
+                    self.animations[name] = played
+                    self.problems += [f"{name}: {problem}" for problem in wrong]
                     first = page.locator(".js-plotly-plot").first if want else page.locator("h1").first
                     first.scroll_into_view_if_needed()
                     page.screenshot(path=str(SCREENSHOTS / name.replace(".ipynb", ".png")))
@@ -74,6 +79,31 @@ class PageChecker(threading.Thread):
             finally:
                 browser.close()
 
+
+#: In the page: every animation jumps to its last frame, as its slider does; then each trace that frame moves must
+#: show what the frame says (a frame carries only what changes; plotly.js merges it into the trace).
+PLAY_TO_THE_END = """async () => {
+  const animations = [...document.querySelectorAll('.js-plotly-plot')]
+    .filter(gd => gd._transitionData && gd._transitionData._frames.length);
+  const wrong = [];
+  const shows = (have, want, path) => {
+    if (want !== null && typeof want === 'object' && !Array.isArray(want)) {
+      for (const key of Object.keys(want)) if (key !== 'type') shows((have || {})[key], want[key], path + '.' + key);
+    } else if (JSON.stringify(have) !== JSON.stringify(want)) {
+      wrong.push(`after the last frame, ${path} is ${JSON.stringify(have)}`.slice(0, 300));
+    }
+  };
+  for (const gd of animations) {
+    const frames = gd._transitionData._frames, last = frames[frames.length - 1];
+    await Plotly.animate(gd, [last.name], {mode: 'immediate', frame: {duration: 0, redraw: false},
+                                           transition: {duration: 0}});
+    last.data.forEach((update, i) => {
+      const index = last.traces ? last.traces[i] : i;
+      shows(gd.data[index], update, `trace ${index}`);
+    });
+  }
+  return [animations.length, wrong];
+}"""
 
 BROWSER = CHROMIUM is not None and importlib.util.find_spec("playwright") is not None
 
@@ -86,7 +116,7 @@ def site():
     if checker is not None:
         checker.start()
     try:
-        report = build_site(SITE, ROOT / "notebooks", jobs=3,
+        report = build_site(SITE, ROOT / "notebooks", jobs=2,
                             on_page=(lambda *page: checker.pages.put(page)) if checker else None)
     finally:
         if checker is not None:
@@ -126,7 +156,13 @@ def test_the_index_page_lists_the_notebooks_in_learning_order(site):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not BROWSER, reason="no chromium or playwright on this machine (CI installs Debian's chromium)")
-def test_every_page_draws_its_figures_offline_in_a_real_browser(site):
+def test_every_page_draws_its_figures_offline_and_plays_its_animations_in_a_real_browser(site):
     checker = site.browser
     assert checker.failure is None, repr(checker.failure)
     assert sorted(checker.checked) == NAMES and not checker.problems, "\n".join(checker.problems)
+    animations = {name: sum(bool(o["data"]["application/vnd.plotly.v1+json"].get("frames"))
+                            for c in nbformat.read(SITE / "executed" / name, as_version=4).cells
+                            if c.cell_type == "code" for o in c.outputs
+                            if "application/vnd.plotly.v1+json" in o.get("data", {}))
+                  for name in NAMES}
+    assert checker.animations == animations and sum(animations.values()) >= 4  # each played to its last frame

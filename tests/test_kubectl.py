@@ -341,8 +341,9 @@ def test_every_wrong_json_type_is_an_ekslib_error(dump):
             if not path:
                 continue
             for value in (None, 7, "x", [], {}, True, KeyError):
-                data = {**dump, part: copy.deepcopy(dump[part])}
-                target = data[part][key][index]
+                items = list(dump[part][key])  # a copy of the one object changed, the rest shared
+                items[index] = target = copy.deepcopy(items[index])
+                data = {**dump, part: {**dump[part], key: items}}
                 for step in path[:-1]:
                     target = target[step]
                 if value is KeyError:

@@ -69,8 +69,9 @@ def _notebooks(folder: Path) -> Path:
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
     notebooks = _notebooks(root / "notebooks")
-    # one build for every test here (a kernel each, side by side): two good notebooks and a broken one
-    report = build_site(root / "out", notebooks, jobs=3, repo_url=REPO, timeout=60)
+    # one build for every test here, in one kernel (tests/test_collection.py runs two side by side): two good
+    # notebooks and a broken one
+    report = build_site(root / "out", notebooks, jobs=1, repo_url=REPO, timeout=60)
     return report, root / "out", notebooks
 
 

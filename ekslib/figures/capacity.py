@@ -1,8 +1,9 @@
 """Figures for pod capacity: every function takes data or simple arguments and returns a ``go.Figure``.
 
 The numbers come from the model layer (:mod:`ekslib.capacity`, :mod:`ekslib.sources`); this module only
-arranges them. No function shows or displays anything, so the figures compose and test well; a widget
-(``ekslib.widgets``) or a notebook cell decides when to show one.
+arranges them, as plain dicts of traces and layout that :func:`ekslib.figures.theme.figure` turns into a figure
+without plotly.py's property-by-property validation. No function shows or displays anything, so the figures
+compose and test well; a widget (``ekslib.widgets``) or a notebook cell decides when to show one.
 
 >>> fig = modes_figure("m5")
 >>> [trace.name for trace in fig.data][:3]
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sequential
 
 from ekslib.capacity import MODES, Explanation, capacity_table
 from ekslib.errors import EkslibError, suggest
@@ -36,7 +38,7 @@ from ekslib.facts import (
     HOST_NETWORK_PODS,
     IPS_PER_PREFIX,
 )
-from ekslib.figures.theme import TEMPLATE
+from ekslib.figures.theme import TEMPLATE, figure
 from ekslib.sources.instance_types import load_instance_types, size_rank, sizes_of, split_name
 
 __all__ = [
@@ -56,7 +58,11 @@ ISO_MAX_PODS: dict[int, str] = {
 }
 #: Real-number ticks of the log colour bars (other values are added at the ends of the data's range).
 _COLOR_TICKS = (4, 10, 30, 110, 250, 737, 3000, 10000)
-_COLORSCALE = "Viridis"
+#: plotly's Viridis as the [position, colour] stops plotly.py expands the name ``"Viridis"`` into (plotly.js has
+#: its own, different "Viridis": the stops are spelled out, as plotly.py would send them).
+_COLORSCALE: list[list[float | str]] = [
+    [i / (len(sequential.Viridis) - 1), colour] for i, colour in enumerate(sequential.Viridis)
+]
 #: The three modes of :func:`modes_figure`, in drawing order: (label, key of ``MODES``, colour).
 _MODE_BARS = (
     ("standard", "standard", "#1f77b4"),
@@ -105,6 +111,11 @@ def _family_key(family: str, category_order: dict[str, int] | None) -> tuple[Any
     _, category, generation, _ = split_name(f"{family}.large")
     rank = category_order.get(category, len(category_order)) if category_order is not None else 0
     return rank, category, generation, family
+
+
+def _if_any(**items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The layout's ``shapes=`` / ``annotations=`` lists that are not empty (plotly.py drops an empty one)."""
+    return {name: value for name, value in items.items() if value}
 
 
 def _size_key(size: str) -> tuple[float, str]:
@@ -185,32 +196,31 @@ def max_pods_by_family_figure(
 
     pods = table["max_pods"].dropna()
     low, high = (int(pods.min()), int(pods.max())) if len(pods) else (1, 10)
-    fig = go.Figure(
-        go.Heatmap(
-            x=sizes,
-            y=families,
-            z=z,
-            zmin=round(math.log10(max(low, 1)), 4),
-            zmax=round(math.log10(max(high, 2)), 4),
-            colorscale=_COLORSCALE,
-            colorbar=_log_colorbar(max(low, 1), max(high, 2), "max pods<br>(log scale)"),
-            customdata=custom,
-            text=text,
-            texttemplate="%{text}",
-            textfont={"size": 9},
-            hoverongaps=False,
-            xgap=1,
-            ygap=1,
-            hovertemplate=(
-                "<b>%{y}.%{x}</b><br>max pods: %{customdata[0]}"
-                "<br>ENIs used for pods: %{customdata[1]}<br>IPv4 addresses per ENI: %{customdata[2]}"
-                "<br>pod addresses: %{customdata[3]}<br>raw (addresses + 2): %{customdata[4]}"
-                "<br>vCPUs: %{customdata[5]}<extra></extra>"
-            ),
-        )
-    )
+    heatmap: dict[str, Any] = {
+        "type": "heatmap",
+        "x": sizes,
+        "y": families,
+        "z": z,
+        "zmin": round(math.log10(max(low, 1)), 4),
+        "zmax": round(math.log10(max(high, 2)), 4),
+        "colorscale": _COLORSCALE,
+        "colorbar": _log_colorbar(max(low, 1), max(high, 2), "max pods<br>(log scale)"),
+        "customdata": custom,
+        "text": text,
+        "texttemplate": "%{text}",
+        "textfont": {"size": 9},
+        "hoverongaps": False,
+        "xgap": 1,
+        "ygap": 1,
+        "hovertemplate": (
+            "<b>%{y}.%{x}</b><br>max pods: %{customdata[0]}"
+            "<br>ENIs used for pods: %{customdata[1]}<br>IPv4 addresses per ENI: %{customdata[2]}"
+            "<br>pod addresses: %{customdata[3]}<br>raw (addresses + 2): %{customdata[4]}"
+            "<br>vCPUs: %{customdata[5]}<extra></extra>"
+        ),
+    }
     # thin lines between categories, so the eye finds the m rows, the c rows ...
-    shapes = []
+    shapes: list[dict[str, Any]] = []
     for i in range(1, len(families)):
         if _category_of(families[i]) != _category_of(families[i - 1]):
             shapes.append({
@@ -223,21 +233,20 @@ def max_pods_by_family_figure(
     )
     if unknown:
         subtitle += f"; ? = unknown ({unknown} types: needs vCPUs the VPC CNI's table lacks)"
-    fig.update_layout(
-        title={"text": "Max pods per instance type: families (rows) × sizes (columns)",
-               "subtitle": {"text": subtitle}},
-        template=TEMPLATE,
-        height=max(420, 18 * len(families) + 220),
-        margin={"l": 110, "r": 40, "t": 170, "b": 40},
-        shapes=shapes,
-        plot_bgcolor="#f4f4f4",
-        xaxis={"title": {"text": "size (natural order)"}, "side": "top", "tickangle": -45, "type": "category",
-               "automargin": True, "tickmode": "array", "tickvals": sizes, "ticktext": sizes},
-        yaxis={"title": {"text": "instance family (by category, generation, name)"}, "type": "category",
-               "autorange": "reversed", "automargin": True, "tickmode": "array", "tickvals": families,
-               "ticktext": families, "tickfont": {"size": 11}},
-    )
-    return fig
+    return figure([heatmap], {
+        "title": {"text": "Max pods per instance type: families (rows) × sizes (columns)",
+                  "subtitle": {"text": subtitle}},
+        "template": TEMPLATE,
+        "height": max(420, 18 * len(families) + 220),
+        "margin": {"l": 110, "r": 40, "t": 170, "b": 40},
+        **_if_any(shapes=shapes),
+        "plot_bgcolor": "#f4f4f4",
+        "xaxis": {"title": {"text": "size (natural order)"}, "side": "top", "tickangle": -45, "type": "category",
+                  "automargin": True, "tickmode": "array", "tickvals": sizes, "ticktext": sizes},
+        "yaxis": {"title": {"text": "instance family (by category, generation, name)"}, "type": "category",
+                  "autorange": "reversed", "automargin": True, "tickmode": "array", "tickvals": families,
+                  "ticktext": families, "tickfont": {"size": 11}},
+    })
 
 
 # ----------------------------------------------------------------------------- 2. ENIs x IPs scatter
@@ -278,18 +287,18 @@ def enis_vs_ips_figure(table: pd.DataFrame | None = None) -> go.Figure:
     y_lo, y_hi = (min(ipv4), max(ipv4)) if ipv4 else (2, 50)
     x_range = [math.log10(x_lo) - 0.12, math.log10(x_hi) + 0.1]
     y_range = [math.log10(y_lo) - 0.1, math.log10(y_hi) + 0.15]
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     xs = np.geomspace(10 ** x_range[0], 10 ** x_range[1], 80)
-    annotations = []
+    annotations: list[dict[str, Any]] = []
     for total, label in ISO_MAX_PODS.items():
         ys = (total - HOST_NETWORK_PODS) / xs + 1
-        fig.add_trace(go.Scatter(
-            x=[round(float(v), 4) for v in xs], y=[round(float(v), 4) for v in ys], mode="lines",
-            name=f"{total} pods ({label})", legendgroup="iso",
-            legendgrouptitle={"text": "ENIs × (IPs − 1) + 2 ="},
-            line={"dash": "dash", "width": 1.2, "color": "#888"},
-            hovertemplate=f"ENIs × (IPs − 1) + 2 = {total}<br>({label})<extra></extra>",
-        ))
+        data.append({
+            "type": "scatter", "x": [round(float(v), 4) for v in xs], "y": [round(float(v), 4) for v in ys],
+            "mode": "lines", "name": f"{total} pods ({label})", "legendgroup": "iso",
+            "legendgrouptitle": {"text": "ENIs × (IPs − 1) + 2 ="},
+            "line": {"dash": "dash", "width": 1.2, "color": "#888"},
+            "hovertemplate": f"ENIs × (IPs − 1) + 2 = {total}<br>({label})<extra></extra>",
+        })
         # label each curve where it enters the plot at the top or the left edge
         top = 10 ** y_range[1]
         x_enter = max(10 ** x_range[0], (total - HOST_NETWORK_PODS) / (top - 1))
@@ -300,21 +309,21 @@ def enis_vs_ips_figure(table: pd.DataFrame | None = None) -> go.Figure:
                 "text": f"{total}", "showarrow": False, "xanchor": "left", "yanchor": "top",
                 "font": {"size": 11, "color": "#555"}, "xshift": 3,
             })
-    fig.add_trace(go.Scatter(
-        x=enis, y=ipv4, mode="markers", name="instance types (area ∝ count)",
-        customdata=[[g[2], g[3], g[4]] for g in groups],
-        marker={
+    data.append({
+        "type": "scatter", "x": enis, "y": ipv4, "mode": "markers", "name": "instance types (area ∝ count)",
+        "customdata": [[g[2], g[3], g[4]] for g in groups],
+        "marker": {
             "size": counts, "sizemode": "area", "sizeref": 2.0 * largest / 45**2, "sizemin": 5,
             "color": [round(math.log10(p), 4) for p in pods], "colorscale": _COLORSCALE,
             "cmin": round(math.log10(low), 4), "cmax": round(math.log10(high), 4),
             "colorbar": _log_colorbar(low, high, "standard<br>max pods"),
             "line": {"width": 0.6, "color": "#333"}, "opacity": 0.85,
         },
-        hovertemplate=(
+        "hovertemplate": (
             "<b>%{x} ENIs × %{y} IPv4 per ENI</b><br>standard max pods: %{customdata[1]}"
             "<br>%{customdata[0]} instance types, e.g. %{customdata[2]}<extra></extra>"
         ),
-    ))
+    })
     if (3, 6) in set(zip(enis, ipv4)):
         annotations.append({
             "x": round(math.log10(3), 4), "y": round(math.log10(6), 4),
@@ -323,21 +332,20 @@ def enis_vs_ips_figure(table: pd.DataFrame | None = None) -> go.Figure:
         })
     tick_x = sorted(set(enis))
     tick_y = sorted(set(ipv4))
-    fig.update_layout(
-        title={"text": "Max pods is a product: ENIs on card 0 × (IPv4 addresses per ENI − 1) + 2",
-               "subtitle": {"text": f"{len(table):,} instance types in {len(groups)} distinct (ENIs, IPs) pairs; "
-                                    "dashed: pairs with equal max pods"}},
-        template=TEMPLATE,
-        height=620,
-        margin={"l": 70, "r": 30, "t": 100, "b": 70},
-        annotations=annotations,
-        legend={"orientation": "h", "x": 0, "y": -0.14, "yanchor": "top"},
-        xaxis={"type": "log", "range": x_range, "title": {"text": "ENIs on network card 0 (log scale)"},
-               "tickmode": "array", "tickvals": tick_x, "ticktext": [str(v) for v in tick_x]},
-        yaxis={"type": "log", "range": y_range, "title": {"text": "IPv4 addresses per ENI (log scale)"},
-               "tickmode": "array", "tickvals": tick_y, "ticktext": [str(v) for v in tick_y]},
-    )
-    return fig
+    return figure(data, {
+        "title": {"text": "Max pods is a product: ENIs on card 0 × (IPv4 addresses per ENI − 1) + 2",
+                  "subtitle": {"text": f"{len(table):,} instance types in {len(groups)} distinct (ENIs, IPs) "
+                                       "pairs; dashed: pairs with equal max pods"}},
+        "template": TEMPLATE,
+        "height": 620,
+        "margin": {"l": 70, "r": 30, "t": 100, "b": 70},
+        **_if_any(annotations=annotations),
+        "legend": {"orientation": "h", "x": 0, "y": -0.14, "yanchor": "top"},
+        "xaxis": {"type": "log", "range": x_range, "title": {"text": "ENIs on network card 0 (log scale)"},
+                  "tickmode": "array", "tickvals": tick_x, "ticktext": [str(v) for v in tick_x]},
+        "yaxis": {"type": "log", "range": y_range, "title": {"text": "IPv4 addresses per ENI (log scale)"},
+                  "tickmode": "array", "tickvals": tick_y, "ticktext": [str(v) for v in tick_y]},
+    })
 
 
 # --------------------------------------------------------------------------------- 3. modes of a family
@@ -366,7 +374,7 @@ def modes_figure(family: str, *, cni_version: str = DEFAULT_CNI_VERSION) -> go.F
     order = [f"{family}.{size}" for size in sizes]
     tables = {key: capacity_table(types, cni_version=cni_version, **MODES[key]).loc[order]
               for key in ("standard", "custom networking", "prefix delegation", "prefix delegation + ceiling")}
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     for label, key, colour in _MODE_BARS:
         part = tables[key]
         notes = []
@@ -377,45 +385,45 @@ def modes_figure(family: str, *, cni_version: str = DEFAULT_CNI_VERSION) -> go.F
                        else f"not Nitro (hypervisor {row['hypervisor'] or 'none: bare metal'})")
                 note += f"<br>prefix delegation not applied: {why}"
             notes.append([str(name), note])
-        fig.add_trace(go.Bar(
-            x=sizes, y=[int(v) for v in part["max_pods"]], name=label, marker_color=colour,
-            customdata=notes, text=[int(v) for v in part["max_pods"]], textposition="outside",
-            textfont={"size": 10}, cliponaxis=False,
-            hovertemplate=f"<b>%{{customdata[0]}}</b>: {label}<br>max pods: %{{y}}<br>= %{{customdata[1]}}"
-                          "<extra></extra>",
-        ))
+        pods = [int(v) for v in part["max_pods"]]
+        data.append({
+            "type": "bar", "x": sizes, "y": pods, "name": label,
+            "marker": {"color": colour}, "customdata": notes, "text": [str(v) for v in pods],
+            "textposition": "outside", "textfont": {"size": 10}, "cliponaxis": False,
+            "hovertemplate": f"<b>%{{customdata[0]}}</b>: {label}<br>max pods: %{{y}}<br>= %{{customdata[1]}}"
+                             "<extra></extra>",
+        })
     ceiling = tables["prefix delegation + ceiling"]
-    fig.add_trace(go.Scatter(
-        x=sizes, y=[_int(v) for v in ceiling["ceiling_value"]], mode="lines+markers",
-        name=f"{CEILING_LOW_CPU}/{CEILING_HIGH_CPU} ceiling ({_SOURCE_CALCULATOR})",
-        line={"shape": "hvh", "dash": "dot", "color": "#d62728", "width": 2},
-        marker={"symbol": "line-ew-open", "size": 34, "line": {"width": 3, "color": "#d62728"}},
-        customdata=[[str(n), _int(v), _int(p)] for n, v, p in
-                    zip(ceiling.index, ceiling["vcpus"], ceiling["max_pods"], strict=True)],
-        hovertemplate=(
+    data.append({
+        "type": "scatter", "x": sizes, "y": [_int(v) for v in ceiling["ceiling_value"]], "mode": "lines+markers",
+        "name": f"{CEILING_LOW_CPU}/{CEILING_HIGH_CPU} ceiling ({_SOURCE_CALCULATOR})",
+        "line": {"shape": "hvh", "dash": "dot", "color": "#d62728", "width": 2},
+        "marker": {"symbol": "line-ew-open", "size": 34, "line": {"width": 3, "color": "#d62728"}},
+        "customdata": [[str(n), _int(v), _int(p)] for n, v, p in
+                       zip(ceiling.index, ceiling["vcpus"], ceiling["max_pods"], strict=True)],
+        "hovertemplate": (
             "<b>%{customdata[0]}</b>: ceiling %{y} (%{customdata[1]} vCPUs; "
             f"{CEILING_LOW_CPU} up to {CEILING_CPU_THRESHOLD}, else {CEILING_HIGH_CPU})"
             "<br>the calculator printed %{customdata[2]} for prefix delegation<extra></extra>"
         ),
-    ))
+    })
     subtitle = ("bars: raw values (--show-max-allowed); dotted steps: the ceiling the former "
                 "max-pods-calculator.sh applied by default")
     if ceiling["ceiling_value"].isna().any():
         subtitle += "; no step where the vCPU count is unknown (a type only the VPC CNI's table knows)"
-    fig.update_layout(
-        title={"text": f"{family}: max pods per size in three VPC CNI modes (CNI {cni_version})",
-               "subtitle": {"text": subtitle}},
-        template=TEMPLATE,
-        barmode="group",
-        bargap=0.2,
-        height=540,
-        margin={"l": 70, "r": 30, "t": 100, "b": 60},
-        legend={"orientation": "h", "x": 0, "y": -0.14, "yanchor": "top"},
-        xaxis={"title": {"text": f"size of {family}"}, "type": "category", "categoryorder": "array",
-               "categoryarray": sizes},
-        yaxis={"type": "log", "title": {"text": "max pods per node (log scale)"}},
-    )
-    return fig
+    return figure(data, {
+        "title": {"text": f"{family}: max pods per size in three VPC CNI modes (CNI {cni_version})",
+                  "subtitle": {"text": subtitle}},
+        "template": TEMPLATE,
+        "barmode": "group",
+        "bargap": 0.2,
+        "height": 540,
+        "margin": {"l": 70, "r": 30, "t": 100, "b": 60},
+        "legend": {"orientation": "h", "x": 0, "y": -0.14, "yanchor": "top"},
+        "xaxis": {"title": {"text": f"size of {family}"}, "type": "category", "categoryorder": "array",
+                  "categoryarray": sizes},
+        "yaxis": {"type": "log", "title": {"text": "max pods per node (log scale)"}},
+    })
 
 
 # ---------------------------------------------------------------------------------- 4. multi-card types
@@ -456,18 +464,16 @@ def multi_card_figure(table: pd.DataFrame | None = None) -> go.Figure:
     hover = ("<b>%{y}</b><br>network cards: %{customdata[0]}<br>ENIs on card 0: %{customdata[1]} "
              "of %{customdata[2]} on all cards<br>IPv4 per ENI: %{customdata[3]}"
              "<br>max pods (card 0 only): %{customdata[4]}<extra></extra>")
-    fig = go.Figure()
-    fig.add_trace(go.Bar(
-        y=names, x=[int(v) for v in frame["enis_total"]], orientation="h", name="ENIs on all network cards",
-        marker_color="#c7c7c7", customdata=custom, hovertemplate=hover,
-        text=[f"{e} of {t} → {'?' if p is None else p} pods" for _, e, t, _, p in custom],
-        textposition="outside", textfont={"size": 10}, cliponaxis=False,
-    ))
-    fig.add_trace(go.Bar(
-        y=names, x=[int(v) for v in frame["enis"]], orientation="h",
-        name="ENIs on card 0: the only ones the VPC CNI counts", marker_color="#1f77b4",
-        customdata=custom, hovertemplate=hover,
-    ))
+    data: list[dict[str, Any]] = [
+        {"type": "bar", "y": names, "x": [int(v) for v in frame["enis_total"]], "orientation": "h",
+         "name": "ENIs on all network cards", "marker": {"color": "#c7c7c7"}, "customdata": custom,
+         "hovertemplate": hover,
+         "text": [f"{e} of {t} → {'?' if p is None else p} pods" for _, e, t, _, p in custom],
+         "textposition": "outside", "textfont": {"size": 10}, "cliponaxis": False},
+        {"type": "bar", "y": names, "x": [int(v) for v in frame["enis"]], "orientation": "h",
+         "name": "ENIs on card 0: the only ones the VPC CNI counts", "marker": {"color": "#1f77b4"},
+         "customdata": custom, "hovertemplate": hover},
+    ]
     if "p5.48xlarge" in names:
         example = frame[frame["name"] == "p5.48xlarge"].iloc[0]
     elif len(frame):
@@ -480,22 +486,22 @@ def multi_card_figure(table: pd.DataFrame | None = None) -> go.Figure:
         example_pods = _int(example["max_pods"])
         title += (f"<br>e.g. {example['name']}: {int(example['enis'])} of {int(example['enis_total'])} ENIs "
                   f"→ {'?' if example_pods is None else example_pods} pods")
-    fig.update_layout(
-        title={"text": title, "subtitle": {"text": f"{len(frame)} types with more than one network card; "
-                                                   f"rule: {_SOURCE_CARD0}"}},
-        template=TEMPLATE,
-        barmode="overlay",
-        height=max(360, 16 * len(frame) + 240),
-        margin={"l": 140, "r": 130, "t": 130, "b": 60},
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
-        xaxis={"title": {"text": "elastic network interfaces (ENIs)"}, "rangemode": "tozero"},
-        yaxis={"title": {"text": "instance type (by total ENIs)"}, "type": "category", "tickmode": "array",
-               "tickvals": names, "ticktext": names, "tickfont": {"size": 10}},
-    )
+    layout: dict[str, Any] = {
+        "title": {"text": title, "subtitle": {"text": f"{len(frame)} types with more than one network card; "
+                                                      f"rule: {_SOURCE_CARD0}"}},
+        "template": TEMPLATE,
+        "barmode": "overlay",
+        "height": max(360, 16 * len(frame) + 240),
+        "margin": {"l": 140, "r": 130, "t": 130, "b": 60},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+        "xaxis": {"title": {"text": "elastic network interfaces (ENIs)"}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": "instance type (by total ENIs)"}, "type": "category", "tickmode": "array",
+                  "tickvals": names, "ticktext": names, "tickfont": {"size": 10}},
+    }
     if not len(frame):
-        fig.add_annotation(text="no instance type with more than one network card in this table",
-                           xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
-    return fig
+        layout["annotations"] = [{"text": "no instance type with more than one network card in this table",
+                                  "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False}]
+    return figure(data, layout)
 
 
 # ------------------------------------------------------------------------------ 5. explanation waterfall
@@ -552,31 +558,30 @@ def explanation_figure(explanation: Explanation) -> go.Figure:
         measures.append("total")
         values.append(e.max_pods)
         notes.append(e.formula)
-    fig = go.Figure(go.Waterfall(
-        x=labels, y=values, measure=measures, orientation="v",
-        text=[f"{v:+d}" if m == "relative" else str(v) for v, m in zip(values, measures, strict=True)],
-        textposition="outside", cliponaxis=False,
-        customdata=notes,
-        hovertemplate="<b>%{x}</b><br>%{customdata}<extra></extra>",
-        connector={"line": {"color": "#999", "dash": "dot"}},
-        increasing={"marker": {"color": "#2ca02c"}},
-        decreasing={"marker": {"color": "#d62728"}},
-        totals={"marker": {"color": "#1f77b4"}},
-    ))
+    waterfall: dict[str, Any] = {
+        "type": "waterfall", "x": labels, "y": values, "measure": measures, "orientation": "v",
+        "text": [f"{v:+d}" if m == "relative" else str(v) for v, m in zip(values, measures, strict=True)],
+        "textposition": "outside", "cliponaxis": False,
+        "customdata": notes,
+        "hovertemplate": "<b>%{x}</b><br>%{customdata}<extra></extra>",
+        "connector": {"line": {"color": "#999", "dash": "dot"}},
+        "increasing": {"marker": {"color": "#2ca02c"}},
+        "decreasing": {"marker": {"color": "#d62728"}},
+        "totals": {"marker": {"color": "#1f77b4"}},
+    }
     settings = [name for name, on in (("prefix delegation", e.settings.prefix_delegation),
                                       ("custom networking", e.settings.custom_networking),
                                       (f"MAX_ENI={e.settings.max_eni}", e.settings.max_eni is not None),
                                       ("ceiling", e.settings.ceiling), ("IPv6", e.settings.ipv6),
                                       ("security groups for pods", e.settings.security_groups_for_pods)) if on]
-    fig.update_layout(
-        title={"text": f"{e.instance_type}: max pods = {e.max_pods}",
-               "subtitle": {"text": f"{e.formula}  ·  " + (", ".join(settings) or "standard mode")
-                                    + f", CNI {e.settings.cni_version}"}},
-        template=TEMPLATE,
-        height=380,
-        margin={"l": 60, "r": 30, "t": 90, "b": 50},
-        showlegend=False,
-        xaxis={"type": "category"},
-        yaxis={"title": {"text": "pods"}, "rangemode": "tozero"},
-    )
-    return fig
+    return figure([waterfall], {
+        "title": {"text": f"{e.instance_type}: max pods = {e.max_pods}",
+                  "subtitle": {"text": f"{e.formula}  ·  " + (", ".join(settings) or "standard mode")
+                                       + f", CNI {e.settings.cni_version}"}},
+        "template": TEMPLATE,
+        "height": 380,
+        "margin": {"l": 60, "r": 30, "t": 90, "b": 50},
+        "showlegend": False,
+        "xaxis": {"type": "category"},
+        "yaxis": {"title": {"text": "pods"}, "rangemode": "tozero"},
+    })

@@ -34,7 +34,7 @@ import plotly.graph_objects as go
 from ekslib._checks import parse_ipv4
 from ekslib.cluster.model import Cluster, Eni, Node, Pod
 from ekslib.errors import EkslibError, suggest
-from ekslib.figures.theme import TEMPLATE
+from ekslib.figures.theme import TEMPLATE, figure
 
 __all__ = ["COLOR_BY", "DETAIL_LIMIT", "LABEL_LIMIT", "WEBGL_POINTS", "cluster_figure", "selection_table"]
 
@@ -337,16 +337,19 @@ class _Markers:
 
 def _scatter(webgl: bool, markers: _Markers, *, name: str, symbol: str, labels: str | bool, legend: bool = True,
              line_colour: str = "#ffffff", textposition: str = "middle right", group: str | None = None,
-             sizemode_area: bool = False) -> go.Scatter | go.Scattergl:
-    kind = go.Scattergl if webgl else go.Scatter
+             sizemode_area: bool = False) -> dict[str, Any]:
+    """One marker trace (a ``scatter`` or, with ``webgl``, a ``scattergl``) of ``markers``, as a plain dict."""
     marker: dict[str, Any] = {"color": markers.colour, "size": markers.size, "symbol": symbol, "opacity": 1,
                               "line": {"width": 1, "color": line_colour}}
     text = markers.short if labels == "compact" else markers.text
     show_text = bool(labels) and any(text)
-    return kind(x=markers.x, y=markers.y, mode="markers+text" if show_text else "markers", name=name,
-                text=text if show_text else None, textposition=textposition,
-                textfont={"size": 10, "color": "#222"}, hovertext=markers.hover, hoverinfo="text",
-                marker=marker, showlegend=legend, legendgroup=group or name)
+    trace: dict[str, Any] = {"type": "scattergl" if webgl else "scatter", "x": markers.x, "y": markers.y,
+                             "mode": "markers+text" if show_text else "markers", "name": name}
+    if show_text:
+        trace["text"] = text
+    trace.update(textposition=textposition, textfont={"size": 10, "color": "#222"}, hovertext=markers.hover,
+                 hoverinfo="text", marker=marker, showlegend=legend, legendgroup=group or name)
+    return trace
 
 
 def _pod_hover(cluster: Cluster, pod: Pod, services: dict[str, list[str]]) -> str:
@@ -553,35 +556,36 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
                              + "<br>".join(html.escape(p.key) for p in host))
                     host_m.add(h_at, hover, "", HOST_COLOUR, 8)
 
-    fig = go.Figure()
-    line_kind = go.Scattergl if webgl else go.Scatter
-    fig.add_trace(line_kind(x=edges.x, y=edges.y, mode="lines", line={"color": _GRID, "width": 1},
-                            hoverinfo="skip", showlegend=False, name="tree"))
+    line_type = "scattergl" if webgl else "scatter"
+    data: list[dict[str, Any]] = [
+        {"type": line_type, "x": edges.x, "y": edges.y, "mode": "lines", "line": {"color": _GRID, "width": 1},
+         "hoverinfo": "skip", "showlegend": False, "name": "tree"}]
     if host_edges.x:
-        fig.add_trace(line_kind(x=host_edges.x, y=host_edges.y, mode="lines", hoverinfo="skip", showlegend=False,
-                                line={"color": HOST_COLOUR, "width": 1.2, "dash": "dot"}, name="host network"))
-    fig.add_trace(_scatter(webgl, top, name="VPC", symbol="hexagon", labels=True, legend=False,
-                           textposition="top center"))
-    fig.add_trace(_scatter(webgl, subnets, name="subnets", symbol="square", labels=labels or len(lay.subnets) <= 8,
-                           legend=False, textposition="middle right"))
+        data.append({"type": line_type, "x": host_edges.x, "y": host_edges.y, "mode": "lines", "hoverinfo": "skip",
+                     "showlegend": False, "line": {"color": HOST_COLOUR, "width": 1.2, "dash": "dot"},
+                     "name": "host network"})
+    data.append(_scatter(webgl, top, name="VPC", symbol="hexagon", labels=True, legend=False,
+                         textposition="top center"))
+    data.append(_scatter(webgl, subnets, name="subnets", symbol="square", labels=labels or len(lay.subnets) <= 8,
+                         legend=False, textposition="middle right"))
     if len(empty):
-        fig.add_trace(_scatter(webgl, empty, name="subnets without nodes", symbol="square-open", labels=False,
-                               legend=False))
-    fig.add_trace(_scatter(webgl, nodes, name="nodes", symbol="square", labels=labels or len(cluster.nodes) <= 12,
-                           legend=False, textposition="middle right"))
+        data.append(_scatter(webgl, empty, name="subnets without nodes", symbol="square-open", labels=False,
+                             legend=False))
+    data.append(_scatter(webgl, nodes, name="nodes", symbol="square", labels=labels or len(cluster.nodes) <= 12,
+                         legend=False, textposition="middle right"))
     if len(enis_m):
-        fig.add_trace(_scatter(webgl, enis_m, name="ENIs (eth0 = primary)", symbol="triangle-down", labels=labels,
-                               legend=False, textposition="middle right"))
+        data.append(_scatter(webgl, enis_m, name="ENIs (eth0 = primary)", symbol="triangle-down", labels=labels,
+                             legend=False, textposition="middle right"))
     for group in sorted(pod_groups, key=lambda g: (g.startswith("namespace"), len(g), g)):
-        fig.add_trace(_scatter(webgl, pod_groups[group], name=group, symbol="circle", labels=labels))
+        data.append(_scatter(webgl, pod_groups[group], name=group, symbol="circle", labels=labels))
     if len(host_m):
-        fig.add_trace(_scatter(webgl, host_m, name="host-network pods (node's own address)", symbol="diamond",
-                               labels=labels, line_colour="#000000"))
+        data.append(_scatter(webgl, host_m, name="host-network pods (node's own address)", symbol="diamond",
+                             labels=labels, line_colour="#000000"))
     if len(aggregated):
         trace = _scatter(webgl, aggregated, name="ENIs, area = pods on it", symbol="circle", labels=False)
         biggest = max(aggregated.size)
-        trace.marker.update(sizemode="area", sizeref=2.0 * biggest / 13**2, sizemin=3)
-        fig.add_trace(trace)
+        trace["marker"].update(sizemode="area", sizeref=2.0 * biggest / 13**2, sizemin=3)
+        data.append(trace)
 
     subtitle = ("VPC > subnets by zone > nodes > ENIs (▼, eth0 = primary) > pods · ◆ host-network pod on the "
                 "node's own address · colour: " + ("ENI device" if color_by == "eni" else "namespace"))
@@ -589,40 +593,46 @@ def cluster_figure(cluster: Cluster, *, color_by: str = "eni", highlight: str | 
         subtitle += (f" · more than {detail_limit} pods: one marker per ENI, area = its pods (hover lists them)"
                      + ("; highlight a node to see its pods" if target is None else ""))
     if target is not None:
-        subtitle += "<br>" + _highlight(fig, cluster, lay, target, webgl, vpc_at)
-    _zone_bands(fig, lay)
+        data += _highlight(lay, target, webgl, vpc_at)
+        subtitle += "<br>" + _target_summary(target)
     per_row = 26 if labels else (18 if drawn_pods else 15)
     y_range = [lay.bottom - 1.1, 0.4 + 26 / per_row]  # 26 px above the VPC marker for its label
     height = int(min(max((y_range[1] - y_range[0]) * per_row + 150, 380), 3000))
     x_range = [min(-_SPINE - 0.3, vpc_x - 2), lay.right + (1.3 if labels else 0.8)]
     px = _PX_FULL if labels == "full" else _PX_COMPACT
-    width = int(min(max((x_range[1] - x_range[0]) * px + 40, 860), _MAX_WIDTH + 40)) if labels else None
     summary = cluster.summary()
-    fig.update_layout(
-        title={"text": f"Cluster {cluster.name}: {summary['nodes']} nodes, {summary['enis']} ENIs, {summary['pods']} "
-                       f"pods ({summary['host-network pods']} on the host network)",
-               "subtitle": {"text": subtitle}},
-        template=TEMPLATE, height=height, width=width, hovermode="closest", plot_bgcolor="#ffffff",
-        margin={"l": 20, "r": 20, "t": 120 if target is not None else 100, "b": 20},
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
-        xaxis={"visible": False, "range": x_range},
-        yaxis={"visible": False, "range": y_range},
-    )
-    return fig
+    layout: dict[str, Any] = {
+        "title": {"text": f"Cluster {cluster.name}: {summary['nodes']} nodes, {summary['enis']} ENIs, "
+                          f"{summary['pods']} pods ({summary['host-network pods']} on the host network)",
+                  "subtitle": {"text": subtitle}},
+        "template": TEMPLATE, "height": height, "hovermode": "closest", "plot_bgcolor": "#ffffff",
+        "margin": {"l": 20, "r": 20, "t": 120 if target is not None else 100, "b": 20},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
+        "xaxis": {"visible": False, "range": x_range},
+        "yaxis": {"visible": False, "range": y_range},
+        **_zone_bands(lay),
+    }
+    if labels:  # labelled figures get a width that fits their columns; the others take the page's
+        layout["width"] = int(min(max((x_range[1] - x_range[0]) * px + 40, 860), _MAX_WIDTH + 40))
+    return figure(data, layout)
 
 
-def _zone_bands(fig: go.Figure, lay: _Layout) -> None:
-    """A light band behind each Availability Zone's subnet blocks, named at its top right."""
+def _zone_bands(lay: _Layout) -> dict[str, list[dict[str, Any]]]:
+    """A light band behind each Availability Zone's subnet blocks, named at its top right: the layout's
+    ``shapes`` and ``annotations`` (none without zones)."""
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for i, (zone, (left, right)) in enumerate(sorted(lay.zones.items())):
-        fig.add_shape(type="rect", x0=left - 0.25, x1=right + 0.9, y0=lay.bottom - 1.0, y1=_SUBNET_Y + 0.6,
-                      fillcolor="#f2f5fa" if i % 2 == 0 else "#f7f7f2", line={"width": 0}, layer="below")
-        fig.add_annotation(x=right + 0.85, y=lay.bottom - 0.95, text=f"<i>{zone}</i>", showarrow=False,
-                           xanchor="right", yanchor="bottom", font={"size": 11, "color": "#666"})
+        shapes.append({"type": "rect", "x0": left - 0.25, "x1": right + 0.9, "y0": lay.bottom - 1.0,
+                       "y1": _SUBNET_Y + 0.6, "fillcolor": "#f2f5fa" if i % 2 == 0 else "#f7f7f2",
+                       "line": {"width": 0}, "layer": "below"})
+        annotations.append({"x": right + 0.85, "y": lay.bottom - 0.95, "text": f"<i>{zone}</i>", "showarrow": False,
+                            "xanchor": "right", "yanchor": "bottom", "font": {"size": 11, "color": "#666"}})
+    return {"shapes": shapes, "annotations": annotations} if shapes else {}
 
 
-def _highlight(fig: go.Figure, cluster: Cluster, lay: _Layout, target: _Target, webgl: bool,
-               vpc_at: tuple[float, float]) -> str:
-    """Red rings on the target's objects, the red path from the VPC down to it; returns a one-line summary."""
+def _highlight(lay: _Layout, target: _Target, webgl: bool, vpc_at: tuple[float, float]) -> list[dict[str, Any]]:
+    """The red path from the VPC down to the target and red rings on its objects: two traces."""
     node = target.node
     subnet_at = lay.pos[("subnet", node.subnet_id)]
     n_at = lay.pos[("node", node.name)]
@@ -640,12 +650,18 @@ def _highlight(fig: go.Figure, cluster: Cluster, lay: _Layout, target: _Target, 
         path.add(start, p_at)
         if len(target.pods) <= _RING_PODS or pod.host_network:
             ringed.append(p_at)
-    kind = go.Scattergl if webgl else go.Scatter
-    fig.add_trace(kind(x=path.x, y=path.y, mode="lines", line={"color": _HIGHLIGHT, "width": 3}, hoverinfo="skip",
-                       name="highlight path", showlegend=False))
-    fig.add_trace(kind(x=[round(x, 3) for x, _ in ringed], y=[round(y, 3) for _, y in ringed], mode="markers",
-                       marker={"symbol": "circle-open", "size": 22, "color": _HIGHLIGHT, "line": {"width": 2.5}},
-                       hoverinfo="skip", name=f"highlight: {target.label}", showlegend=False))
+    kind = "scattergl" if webgl else "scatter"
+    return [{"type": kind, "x": path.x, "y": path.y, "mode": "lines", "line": {"color": _HIGHLIGHT, "width": 3},
+             "hoverinfo": "skip", "name": "highlight path", "showlegend": False},
+            {"type": kind, "x": [round(x, 3) for x, _ in ringed], "y": [round(y, 3) for _, y in ringed],
+             "mode": "markers",
+             "marker": {"symbol": "circle-open", "size": 22, "color": _HIGHLIGHT, "line": {"width": 2.5}},
+             "hoverinfo": "skip", "name": f"highlight: {target.label}", "showlegend": False}]
+
+
+def _target_summary(target: _Target) -> str:
+    """One line on what a highlight selects, for the subtitle."""
+    node = target.node
     if target.kind == "pod":
         pod = target.pods[0]
         if pod.host_network:

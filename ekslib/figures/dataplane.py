@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -22,7 +24,7 @@ from ekslib.dataplane.vpc_cni import node_dataplane
 from ekslib.errors import EkslibError
 from ekslib.facts import POD_GATEWAY
 from ekslib.figures.cluster import HOST_COLOUR, device_colour, short_host
-from ekslib.figures.theme import MONO, TEMPLATE
+from ekslib.figures.theme import MONO, TEMPLATE, figure
 from ekslib.linux.iproute import ip_neigh_text, ip_route_text
 from ekslib.linux.objects import NodeDataplane
 
@@ -68,8 +70,36 @@ def _pick(dp: NodeDataplane, max_pods: int) -> list[str]:
     return sorted(picked, key=order.__getitem__)
 
 
-def _draw_dataplane(fig: go.Figure, dp: NodeDataplane, row: int, pods: Sequence[str]) -> float:
-    """Draw ``dp`` into subplot ``row`` (column 1): ``pods`` on the left, the host namespace, ENIs on the right.
+@dataclass(frozen=True)
+class _Axes:
+    """The axes of one subplot of a :func:`~plotly.subplots.make_subplots` grid, as its layout names them
+    (``xaxis2``, ``yaxis2``)."""
+
+    xaxis: str
+    yaxis: str
+
+    @classmethod
+    def of(cls, grid: go.Figure, row: int) -> _Axes:
+        """The axes of ``grid``'s subplot at ``row``, column 1."""
+        subplot = grid.get_subplot(row, 1)
+        return cls(subplot.xaxis.plotly_name, subplot.yaxis.plotly_name)
+
+    @property
+    def trace(self) -> dict[str, str]:
+        """What puts a trace on these axes (``{"xaxis": "x2", "yaxis": "y2"}``, as ``add_trace(row=2, col=1)``)."""
+        return {"xaxis": self.xaxis.replace("axis", ""), "yaxis": self.yaxis.replace("axis", "")}
+
+    @property
+    def ref(self) -> dict[str, str]:
+        """What puts a shape or an annotation on these axes (``{"xref": "x2", "yref": "y2"}``)."""
+        return {"xref": self.xaxis.replace("axis", ""), "yref": self.yaxis.replace("axis", "")}
+
+
+def _draw_dataplane(data: list[dict[str, Any]], layout: dict[str, Any], dp: NodeDataplane, axes: _Axes,
+                    pods: Sequence[str]) -> float:
+    """Draw ``dp`` on the subplot of ``axes``: ``pods`` on the left, the host namespace, ENIs on the right. Its
+    traces are appended to ``data``; its shapes, annotations and axis settings go into ``layout`` (the plain
+    dict of a :func:`~plotly.subplots.make_subplots` grid).
 
     Returns the lowest y used. Works for both designs: ``aws-vpc-cni`` (each host veth routed by a /32, to the
     ENI holding the pod's address) and ``kubenet`` (host veths are ports of the ``cbr0`` bridge).
@@ -80,84 +110,88 @@ def _draw_dataplane(fig: go.Figure, dp: NodeDataplane, row: int, pods: Sequence[
     node_address = enis[0][2].split("/")[0] if enis else ""
     n = max(len(shown), 1)
     bottom = min(-(n - 1), 1 - (len(enis) - 1)) - (1.0 if len(dp.veths) > len(shown) else 0.6)
-    ref = {"row": row, "col": 1}
+    on, ref = axes.trace, axes.ref
+    shapes: list[dict[str, Any]] = layout.setdefault("shapes", [])
+    notes: list[dict[str, Any]] = layout.setdefault("annotations", [])
     # the host namespace and its title
-    fig.add_shape(type="rect", x0=_HOST_LEFT, x1=_ENI_X, y0=bottom, y1=1.6, line={"color": "#555", "width": 1.5},
-                  fillcolor="#f4f6f8", layer="below", **ref)
-    fig.add_annotation(x=_HOST_LEFT + 0.1, y=1.55, xanchor="left", yanchor="top", showarrow=False,
-                       text=f"<b>host network namespace</b> · node {short_host(dp.node)} {node_address}",
-                       font={"size": 11}, **ref)
-    fig.add_annotation(x=0, y=1.55, xanchor="left", yanchor="top", showarrow=False, align="left", font={"size": 10},
-                       text=("<b>pod network namespaces</b> (one per pod; eth0 = a veth end)" + (
-                           f"<br>gateway {POD_GATEWAY}: on no interface; a permanent<br>ARP entry maps it to the "
-                           "host veth's MAC" if routed else "<br>gateway: cbr0's address, found by ARP")),
-                       **ref)
+    shapes.append({"type": "rect", "x0": _HOST_LEFT, "x1": _ENI_X, "y0": bottom, "y1": 1.6,
+                   "line": {"color": "#555", "width": 1.5}, "fillcolor": "#f4f6f8", "layer": "below", **ref})
+    notes.append({"x": _HOST_LEFT + 0.1, "y": 1.55, "xanchor": "left", "yanchor": "top", "showarrow": False,
+                  "text": f"<b>host network namespace</b> · node {short_host(dp.node)} {node_address}",
+                  "font": {"size": 11}, **ref})
+    notes.append({"x": 0, "y": 1.55, "xanchor": "left", "yanchor": "top", "showarrow": False, "align": "left",
+                  "font": {"size": 10},
+                  "text": ("<b>pod network namespaces</b> (one per pod; eth0 = a veth end)" + (
+                      f"<br>gateway {POD_GATEWAY}: on no interface; a permanent<br>ARP entry maps it to the "
+                      "host veth's MAC" if routed else "<br>gateway: cbr0's address, found by ARP")),
+                  **ref})
     # host-network pods: in the host namespace, on the node's address
     if dp.host_network_pods:
         names = ", ".join(key.split("/", 1)[-1] for key in dp.host_network_pods)
-        fig.add_trace(go.Scatter(
-            x=[_HOST_LEFT + 0.35], y=[0.95], mode="markers+text",
-            marker={"symbol": "diamond", "size": 11, "color": HOST_COLOUR},
-            text=[f"{_trim(names, 44)}: host network, on {node_address}"], textposition="middle right",
-            textfont={"size": 10}, hovertext=["<br>".join(dp.host_network_pods)], hoverinfo="text", showlegend=False,
-            name="host-network pods"), **ref)
+        data.append({
+            "type": "scatter", "x": [_HOST_LEFT + 0.35], "y": [0.95], "mode": "markers+text",
+            "marker": {"symbol": "diamond", "size": 11, "color": HOST_COLOUR},
+            "text": [f"{_trim(names, 44)}: host network, on {node_address}"], "textposition": "middle right",
+            "textfont": {"size": 10}, "hovertext": ["<br>".join(dp.host_network_pods)], "hoverinfo": "text",
+            "showlegend": False, "name": "host-network pods", **on})
     # ENIs on the right edge, eth0 level with the host-network pods (they use its address)
     eni_y: dict[int, float] = {}
     for k, (device, name, address, note) in enumerate(enis):
         eni_y[device] = 1 - k
-        fig.add_trace(go.Scatter(
-            x=[_ENI_X], y=[1 - k], mode="markers+text",
-            marker={"symbol": "square", "size": 13, "color": device_colour(device)},
-            text=[f"{name} {address}"], textposition="middle right", textfont={"size": 10}, hoverinfo="text",
-            hovertext=[f"<b>{name}</b> {address}<br>{note}"], showlegend=False, name=name), **ref)
+        data.append({
+            "type": "scatter", "x": [_ENI_X], "y": [1 - k], "mode": "markers+text",
+            "marker": {"symbol": "square", "size": 13, "color": device_colour(device)},
+            "text": [f"{name} {address}"], "textposition": "middle right", "textfont": {"size": 10},
+            "hoverinfo": "text", "hovertext": [f"<b>{name}</b> {address}<br>{note}"], "showlegend": False,
+            "name": name, **on})
     if not routed:
         gateway = dp.pod_cidr.network_address + 1 if dp.pod_cidr else ""
-        fig.add_trace(go.Scatter(x=[_BRIDGE_X, _BRIDGE_X], y=[0.45, -(n - 1) - 0.35], mode="lines",
-                                 line={"color": "#444", "width": 7}, hoverinfo="skip", showlegend=False,
-                                 name="cbr0"), **ref)
-        fig.add_annotation(x=_BRIDGE_X - 0.1, y=0.5, xanchor="right", showarrow=False, font={"size": 10},
-                           text=f"<b>cbr0</b> bridge {gateway}/24: ARP between pods",
-                           **ref)
-        fig.add_trace(go.Scatter(x=[_BRIDGE_X, _ENI_X], y=[0.45, 1], mode="lines", hoverinfo="skip",
-                                 line={"color": "#444", "width": 1.5}, showlegend=False), **ref)
+        data.append({"type": "scatter", "x": [_BRIDGE_X, _BRIDGE_X], "y": [0.45, -(n - 1) - 0.35], "mode": "lines",
+                     "line": {"color": "#444", "width": 7}, "hoverinfo": "skip", "showlegend": False,
+                     "name": "cbr0", **on})
+        notes.append({"x": _BRIDGE_X - 0.1, "y": 0.5, "xanchor": "right", "showarrow": False, "font": {"size": 10},
+                      "text": f"<b>cbr0</b> bridge {gateway}/24: ARP between pods", **ref})
+        data.append({"type": "scatter", "x": [_BRIDGE_X, _ENI_X], "y": [0.45, 1], "mode": "lines",
+                     "hoverinfo": "skip", "line": {"color": "#444", "width": 1.5}, "showlegend": False, **on})
     for i, pair in enumerate(shown):
         y = -i
         ns = dp.namespace(pair.pod)
         gateway = next((r.via for r in ns.routes if r.destination is None), None)
         device = (pair.table - 1) if pair.table else 0
         colour = device_colour(device) if routed else "#444"
-        fig.add_shape(type="rect", x0=0, x1=_POD_RIGHT, y0=y - 0.4, y1=y + 0.4, line={"color": "#888"},
-                      fillcolor="#ffffff", layer="below", **ref)
-        fig.add_annotation(x=0.08, y=y, xanchor="left", showarrow=False, align="left", font={"size": 10},
-                           text=(f"<b>{_trim(pair.pod.split('/', 1)[-1], 30)}</b><br>eth0 {pair.address}/"
-                                 f"{pair.prefixlen}<br>default via {gateway}"), **ref)
+        shapes.append({"type": "rect", "x0": 0, "x1": _POD_RIGHT, "y0": y - 0.4, "y1": y + 0.4,
+                       "line": {"color": "#888"}, "fillcolor": "#ffffff", "layer": "below", **ref})
+        notes.append({"x": 0.08, "y": y, "xanchor": "left", "showarrow": False, "align": "left", "font": {"size": 10},
+                      "text": (f"<b>{_trim(pair.pod.split('/', 1)[-1], 30)}</b><br>eth0 {pair.address}/"
+                               f"{pair.prefixlen}<br>default via {gateway}"), **ref})
         if routed:
             note = (f"{pair.host_name} · {pair.address}/32 route, rule 512"
                     + (f"; 1536 → table {pair.table}" if pair.table else ""))
         else:
             note = f"{pair.host_name} · port of cbr0"
         neigh = ip_neigh_text(dp, pod=pair.pod) if routed else "none: ARP across the bridge"
-        fig.add_trace(go.Scatter(
-            x=[_POD_RIGHT, _VETH_X], y=[y, y], mode="lines+markers", line={"color": colour, "width": 2},
-            marker={"size": 7, "color": colour}, hoverinfo="text", showlegend=False, name=pair.host_name,
-            hovertext=f"<b>veth pair of {pair.pod}</b><br>pod side eth0 {pair.pod_mac}<br>host side "
-                      f"{pair.host_name} {pair.host_mac}<br>pod's ARP for the gateway: {neigh}"), **ref)
-        fig.add_annotation(x=_VETH_X + 0.12, y=y, xanchor="left", yanchor="middle" if routed else "bottom",
-                           showarrow=False, text=note, font={"size": 10}, **ref)
+        data.append({
+            "type": "scatter", "x": [_POD_RIGHT, _VETH_X], "y": [y, y], "mode": "lines+markers",
+            "line": {"color": colour, "width": 2}, "marker": {"size": 7, "color": colour}, "hoverinfo": "text",
+            "showlegend": False, "name": pair.host_name,
+            "hovertext": f"<b>veth pair of {pair.pod}</b><br>pod side eth0 {pair.pod_mac}<br>host side "
+                         f"{pair.host_name} {pair.host_mac}<br>pod's ARP for the gateway: {neigh}", **on})
+        notes.append({"x": _VETH_X + 0.12, "y": y, "xanchor": "left", "yanchor": "middle" if routed else "bottom",
+                      "showarrow": False, "text": note, "font": {"size": 10}, **ref})
         if routed:
-            fig.add_trace(go.Scatter(x=[_NOTE_END, _ENI_X], y=[y, eni_y.get(device, 1)], mode="lines",
-                                     line={"color": colour, "width": 1.2, "dash": "dot"}, hoverinfo="skip",
-                                     showlegend=False), **ref)
+            data.append({"type": "scatter", "x": [_NOTE_END, _ENI_X], "y": [y, eni_y.get(device, 1)],
+                         "mode": "lines", "line": {"color": colour, "width": 1.2, "dash": "dot"},
+                         "hoverinfo": "skip", "showlegend": False, **on})
         else:
-            fig.add_trace(go.Scatter(x=[_VETH_X, _BRIDGE_X], y=[y, y], mode="lines", hoverinfo="skip",
-                                     line={"color": "#444", "width": 1.5}, showlegend=False), **ref)
+            data.append({"type": "scatter", "x": [_VETH_X, _BRIDGE_X], "y": [y, y], "mode": "lines",
+                         "hoverinfo": "skip", "line": {"color": "#444", "width": 1.5}, "showlegend": False, **on})
     if len(dp.veths) > len(shown):
-        fig.add_annotation(x=0, y=bottom + 0.05, xanchor="left", yanchor="bottom", showarrow=False,
-                           font={"size": 10, "color": "#666"},
-                           text=f"... and {len(dp.veths) - len(shown)} more pods (veth_table lists every pair)", **ref)
+        notes.append({"x": 0, "y": bottom + 0.05, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+                      "font": {"size": 10, "color": "#666"},
+                      "text": f"... and {len(dp.veths) - len(shown)} more pods (veth_table lists every pair)", **ref})
     axis = {"visible": False, "fixedrange": True}
-    fig.update_xaxes(range=[-0.1, _DP_RIGHT], **axis, **ref)
-    fig.update_yaxes(range=[bottom - 0.1, 1.8], **axis, **ref)
+    layout[axes.xaxis].update(range=[-0.1, _DP_RIGHT], **axis)
+    layout[axes.yaxis].update(range=[bottom - 0.1, 1.8], **axis)
     return bottom
 
 
@@ -209,23 +243,26 @@ def node_figure(dataplane: NodeDataplane, *, max_pods: int = 8) -> go.Figure:
     rows_drawn = max(min(len(dp.veths), max_pods), 1, len(_dp_enis(dp)) - 1) + 2.4
     drawing = rows_drawn * 52
     table = min(len(entry), 18) * 21 + 34
-    fig = make_subplots(rows=2, cols=1, specs=[[{"type": "xy"}], [{"type": "table"}]],
-                        row_heights=[drawing / (drawing + table), table / (drawing + table)], vertical_spacing=0.03)
-    _draw_dataplane(fig, dp, 1, _pick(dp, max_pods))
-    fig.add_trace(go.Table(
-        columnwidth=[0.2, 0.8], header={"values": ["<b>where</b>", "<b>entry (as iproute2 prints it)</b>"],
-                                          "align": "left", "fill": {"color": "#e8ecf1"}},
-        cells={"values": [where, entry], "align": "left", "font": {"family": MONO, "size": 11}, "height": 21}),
-        row=2, col=1)
+    grid = make_subplots(rows=2, cols=1, specs=[[{"type": "xy"}], [{"type": "table"}]],
+                         row_heights=[drawing / (drawing + table), table / (drawing + table)], vertical_spacing=0.03)
+    layout = grid.layout.to_plotly_json()
+    data: list[dict[str, Any]] = []
+    _draw_dataplane(data, layout, dp, _Axes.of(grid, 1), _pick(dp, max_pods))
+    listing = grid.get_subplot(2, 1)
+    data.append({
+        "type": "table", "domain": {"x": list(listing.x), "y": list(listing.y)}, "columnwidth": [0.2, 0.8],
+        "header": {"values": ["<b>where</b>", "<b>entry (as iproute2 prints it)</b>"], "align": "left",
+                   "fill": {"color": "#e8ecf1"}},
+        "cells": {"values": [where, entry], "align": "left", "font": {"family": MONO, "size": 11}, "height": 21}})
     design = ("AWS VPC CNI: routed veth pairs, no bridge" if dp.cni == "aws-vpc-cni"
               else "kubenet: veths on the cbr0 bridge (not the VPC CNI)")
-    fig.update_layout(
+    layout.update(
         title={"text": f"Node {short_host(dp.node)}: its namespaces, veth pairs, routes and rules",
                "subtitle": {"text": f"{design} · {len(dp.veths)} pods with their own namespace, "
                                     f"{len(dp.host_network_pods)} on the host network · MTU {dp.mtu}"}},
         template=TEMPLATE, height=int(drawing + table + 130), margin={"l": 20, "r": 20, "t": 90, "b": 10},
         plot_bgcolor="#ffffff", hovermode="closest")
-    return fig
+    return figure(data, layout)
 
 
 def bridge_vs_routed_figure(cluster: Cluster, node: str, *, max_pods: int = 4) -> go.Figure:
@@ -250,15 +287,18 @@ def bridge_vs_routed_figure(cluster: Cluster, node: str, *, max_pods: int = 4) -
               f"gateway {POD_GATEWAY} (static ARP)",
               "<b>kubenet / CNI bridge plugin</b> (what the study notes draw; <b>not</b> the VPC CNI): veths on "
               "the cbr0 bridge, a pod CIDR outside the VPC")
-    fig = make_subplots(rows=2, cols=1, subplot_titles=titles, vertical_spacing=0.12)
+    grid = make_subplots(rows=2, cols=1, subplot_titles=titles, vertical_spacing=0.12)
+    layout = grid.layout.to_plotly_json()
+    for annotation in layout["annotations"]:  # the two subplot titles, flush left
+        annotation.update(x=0, xanchor="left")
+        annotation["font"]["size"] = 12
+    data: list[dict[str, Any]] = []
     shown = _pick(routed, max_pods)
-    _draw_dataplane(fig, routed, 1, shown)
-    _draw_dataplane(fig, bridged, 2, shown)
-    for annotation in fig.layout.annotations[:2]:
-        annotation.update(x=0, xanchor="left", font={"size": 12})
-    fig.update_layout(
+    _draw_dataplane(data, layout, routed, _Axes.of(grid, 1), shown)
+    _draw_dataplane(data, layout, bridged, _Axes.of(grid, 2), shown)
+    layout.update(
         title={"text": f"Routed veths vs a bridge, on node {short_host(routed.node)}",
                "subtitle": {"text": "the same pods in two designs, and which CNI uses which"}},
         template=TEMPLATE, height=int(2 * rows * 50 + 200), margin={"l": 20, "r": 20, "t": 110, "b": 10},
         plot_bgcolor="#ffffff", hovermode="closest")
-    return fig
+    return figure(data, layout)

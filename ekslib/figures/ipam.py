@@ -25,7 +25,10 @@ Sources of the rules drawn here: github.com/aws/amazon-vpc-cni-k8s ``pkg/ipamd/i
 
 from __future__ import annotations
 
+import copy
+import functools
 import ipaddress
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +40,7 @@ from plotly.subplots import make_subplots
 from ekslib._checks import parse_subnet, whole
 from ekslib.errors import EkslibError
 from ekslib.facts import IPS_PER_PREFIX, POOL_LOOP_S, PREFIX_LENGTH
-from ekslib.figures.theme import TEMPLATE
+from ekslib.figures.theme import TEMPLATE, figure
 from ekslib.ipam.planner import SubnetPlan
 from ekslib.ipam.schedules import ramp
 from ekslib.ipam.settings import PoolSettings, pool_settings
@@ -130,6 +133,38 @@ def _time_axis(seconds: pd.Series, unit: str | None) -> tuple[list[float], str]:
     return [round(float(t) / scale, 4) for t in seconds], f"time ({name})"
 
 
+def _subplots(**grid: Any) -> dict[str, Any]:
+    """The layout ``make_subplots(**grid)`` makes, as a plain dict without plotly's default template: the
+    panels' axes (domains, anchors, shared axes) and their titles (``annotations``). Panel ``n``, counted
+    along the rows from the top left, draws on the axes :func:`_on_panel` names. ``make_subplots`` is most of
+    what a figure of panels costs (7-11 ms), so each grid is made once and copied (a widget redraws the same)."""
+    return copy.deepcopy(_grid_layout(json.dumps(grid, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_layout(grid: str) -> dict[str, Any]:
+    layout = make_subplots(**json.loads(grid)).layout.to_plotly_json()
+    del layout["template"]
+    return layout
+
+
+def _on_panel(n: int) -> dict[str, str]:
+    """A trace's axes on panel ``n`` (1, 2, ...) of a :func:`_subplots` grid: ``x``, ``y``; ``x2``, ``y2``; ..."""
+    suffix = "" if n == 1 else str(n)
+    return {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+
+
+def _axis(layout: dict[str, Any], letter: str, n: int) -> dict[str, Any]:
+    """The layout's ``xaxis``/``yaxis`` (``letter`` x or y) of panel ``n``: ``yaxis``, ``yaxis2``, ..."""
+    return layout[f"{letter}axis{'' if n == 1 else n}"]
+
+
+def _titles_left(layout: dict[str, Any]) -> None:
+    """The panel titles in the template's font size, at the left edge of the plot."""
+    for note in layout.get("annotations", ()):
+        note.update(font={"size": 12}, x=0, xanchor="left")
+
+
 # ----------------------------------------------------------------------------------------- 1. timeline
 
 
@@ -148,15 +183,16 @@ def timeline_figure(timeline: pd.DataFrame, *, title: str | None = None, unit: s
     _require(timeline, _TIMELINE_COLUMNS, "simulate() timeline")
     x, x_title = _time_axis(timeline["time_s"], unit)
     events = timeline["event"].fillna("").tolist() if "event" in timeline else [""] * len(timeline)
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.25, 0.35, 0.15, 0.25],
-                        subplot_titles=("pods on the node", "pod addresses on the node", "ENIs attached",
-                                        "EC2 API calls so far"))
+    layout = _subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.25, 0.35, 0.15, 0.25],
+                       subplot_titles=("pods on the node", "pod addresses on the node", "ENIs attached",
+                                       "EC2 API calls so far"))
+    data: list[dict[str, Any]] = []
 
     def line(column: str, name: str, colour: str, row: int, **style: Any) -> None:
         values = [int(v) for v in timeline[column]]
-        fig.add_trace(go.Scatter(x=x, y=values, name=name, mode="lines", line={"shape": "hv", "color": colour,
-                                                                               "width": 2, **style.pop("line", {})},
-                                 legendgroup=str(row), **style), row=row, col=1)
+        data.append({"type": "scatter", "x": x, "y": values, "name": name, "mode": "lines",
+                     "line": {"shape": "hv", "color": colour, "width": 2, **style.pop("line", {})},
+                     "legendgroup": str(row), **style, **_on_panel(row)})
 
     line("pods_running", "pods running", COLOURS["pod"], 1, customdata=events,
          hovertemplate="%{y}<br><i>%{customdata}</i>")
@@ -178,19 +214,17 @@ def timeline_figure(timeline: pd.DataFrame, *, title: str | None = None, unit: s
     subtitle = (f"at the end: {int(final['pods_running'])} pods running, {int(final['ips_attached'])} pod addresses "
                 f"attached on {_plural(int(final['enis']), 'ENI')}, {int(final['ec2_calls'])} EC2 calls; "
                 f"one point per {POOL_LOOP_S} s pool loop; {_SOURCE_IPAMD}") if final is not None else ""
-    fig.update_layout(
+    layout.update(
         title={"text": title, "subtitle": {"text": subtitle}},
         template=TEMPLATE, height=720, margin={"l": 70, "r": 30, "t": 110, "b": 60}, hovermode="x unified",
         legend={"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top"},
     )
-    fig.update_yaxes(rangemode="tozero")
-    fig.update_yaxes(title_text="pods", row=1, col=1)
-    fig.update_yaxes(title_text="addresses", row=2, col=1)
-    fig.update_yaxes(title_text="ENIs", dtick=1, row=3, col=1)
-    fig.update_yaxes(title_text="calls", row=4, col=1)
-    fig.update_xaxes(title_text=x_title, row=4, col=1)
-    fig.update_annotations(font={"size": 12}, x=0, xanchor="left")
-    return fig
+    for row, axis_title in enumerate(("pods", "addresses", "ENIs", "calls"), start=1):
+        _axis(layout, "y", row).update(rangemode="tozero", title={"text": axis_title})
+    _axis(layout, "y", 3)["dtick"] = 1
+    _axis(layout, "x", 4)["title"] = {"text": x_title}
+    _titles_left(layout)
+    return figure(data, layout)
 
 
 # ------------------------------------------------------------------------------- 2. the grid of ENI slots
@@ -227,7 +261,7 @@ def _marker_size(slots: int) -> int:
     return 24 if slots <= 15 else 18 if slots <= 30 else 13
 
 
-def _grid_traces(views: Sequence[_EniView], unit: int, slots: int, caption: str) -> list[go.Scatter]:
+def _grid_traces(views: Sequence[_EniView], unit: int, slots: int, caption: str) -> list[dict[str, Any]]:
     """The moving traces of the slot grid: ENI primaries, warm slots, slots with pods, slots attaching, caption.
 
     Column 0 holds each ENI's primary address, columns 1..P its slots; row i is eni-i. An empty kind keeps
@@ -248,36 +282,44 @@ def _grid_traces(views: Sequence[_EniView], unit: int, slots: int, caption: str)
              "pod": "prefix with pods (number: pods)" if unit > 1 else "assigned to a pod",
              "attaching": "on an ENI still attaching"}
     size = _marker_size(slots)
-    traces = []
+    traces: list[dict[str, Any]] = []
     for kind in ("primary", "warm", "pod", "attaching"):
         xs, ys, text = points[kind] if points[kind][0] else ([None], [None], [""])
         with_text = unit > 1 and kind == "pod"
-        traces.append(go.Scatter(
-            x=xs, y=ys, mode="markers+text" if with_text else "markers", name=names[kind],
-            text=text if with_text else None, textfont={"color": "white", "size": 10 if size >= 18 else 8},
-            marker={"symbol": "square", "size": size, "color": COLOURS[kind], "line": {"width": 0}},
-            hoverinfo="skip",
-        ))
-    traces.append(go.Scatter(x=[-0.5], y=[-1], mode="text", text=[caption], textposition="middle right",
-                             textfont={"size": 13}, hoverinfo="skip", showlegend=False))
+        trace = {"type": "scatter", "x": xs, "y": ys, "mode": "markers+text" if with_text else "markers",
+                 "name": names[kind], "textfont": {"color": "white", "size": 10 if size >= 18 else 8},
+                 "marker": {"symbol": "square", "size": size, "color": COLOURS[kind], "line": {"width": 0}},
+                 "hoverinfo": "skip"}
+        if with_text:
+            trace["text"] = text
+        traces.append(trace)
+    traces.append({"type": "scatter", "x": [-0.5], "y": [-1], "mode": "text", "text": [caption],
+                   "textposition": "middle right", "textfont": {"size": 13}, "hoverinfo": "skip",
+                   "showlegend": False})
     return traces
 
 
-def _grid_figure(enis: int, slots: int, unit: int, title: str, subtitle: str) -> go.Figure:
-    """The static scene of the slot grid: every slot the node could hold, as an empty outline."""
+#: What an animation frame sets in each moving trace of the grid: the points and the text, which change (plotly.js
+#: merges a frame into the traces it names, ``Plotly.animate``; the style stays the first frame's), and the name
+#: and mode, so that a frame's traces still read alone (``fig.frames[-1].data``, found by name).
+_FRAME_KEYS = ("name", "mode", "x", "y", "text")
+
+
+def _grid_scene(enis: int, slots: int, unit: int, title: str, subtitle: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The static scene of the slot grid, every slot the node could hold as an empty outline: its one trace and
+    the layout."""
     xs = [j for _ in range(enis) for j in range(slots + 1)]
     ys = [i for i in range(enis) for _ in range(slots + 1)]
     what = "a /28 prefix (16 addresses)" if unit > 1 else "a secondary address"
     hover = [f"eni-{i}: its primary address" if j == 0 else f"eni-{i}, slot {j}: {what}" for i, j in zip(ys, xs)]
     size = _marker_size(slots)
-    fig = go.Figure(go.Scatter(
-        x=xs, y=ys, mode="markers", name="slot the ENI could hold",
-        marker={"symbol": "square-open", "size": size, "color": COLOURS["empty"], "line": {"width": 1.5}},
-        hovertext=hover, hoverinfo="text"))
+    outlines = {"type": "scatter", "x": xs, "y": ys, "mode": "markers", "name": "slot the ENI could hold",
+                "marker": {"symbol": "square-open", "size": size, "color": COLOURS["empty"], "line": {"width": 1.5}},
+                "hovertext": hover, "hoverinfo": "text"}
     step = 1 if slots <= 15 else 5
     ticks = [0] + [j for j in range(1, slots + 1) if (j == 1 and step == 1) or j % step == 0]
     kind = "prefixes (/28, 16 addresses each)" if unit > 1 else "secondary addresses"
-    fig.update_layout(
+    return outlines, dict(
         title={"text": title, "subtitle": {"text": subtitle}},
         template=TEMPLATE, height=(size + 12) * (enis + 2) + 230, margin={"l": 70, "r": 30, "t": 130, "b": 60},
         plot_bgcolor="white",
@@ -290,7 +332,6 @@ def _grid_figure(enis: int, slots: int, unit: int, title: str, subtitle: str) ->
                "showgrid": False, "tickmode": "array", "tickvals": list(range(enis)),
                "ticktext": [f"eni-{i}" for i in range(enis)]},
     )
-    return fig
 
 
 def _caption(row: Mapping[str, Any], unit: int) -> str:
@@ -310,8 +351,9 @@ def pool_animation_figure(instance_type: str = "t3.medium", pods: int | None = N
     Each row is an ENI; its first square is the ENI's primary address (never a pod's), the others its
     slots (secondary addresses, or /28 prefixes with the pods in each). The static scene (every slot the
     node could attach) is drawn once; each frame (at most ``max_frames``, one per change of the pool)
-    moves only the coloured squares and the caption. Play/pause buttons and a time slider drive it;
-    axis ranges are fixed. ``settings``: the fields of :class:`ekslib.ipam.PoolSettings`.
+    moves only the coloured squares and the caption: it carries their points, text and names, not their style
+    (the first frame's stays). Play/pause buttons and a time slider drive it; axis ranges are fixed.
+    ``settings``: the fields of :class:`ekslib.ipam.PoolSettings`.
 
     >>> fig = pool_animation_figure("t3.medium", 6)
     >>> len(fig.frames), fig.frames[-1].traces
@@ -344,31 +386,30 @@ def pool_animation_figure(instance_type: str = "t3.medium", pods: int | None = N
     unit = limits.unit
     enis = limits.enis
     label = settings_label(sim.settings)
-    fig = _grid_figure(enis, limits.slots_per_eni, unit,
-                       f"{limits.instance_type}: ENIs and addresses as {_plural(count, 'pod')} arrive ({label})",
-                       f"one pod every {every_s:g} s on a fresh node; press ▶ or drag the slider; "
-                       f"{_SOURCE_IPAMD}")
-    first_row, first_views = snapshots[0]
-    for trace in _grid_traces(first_views, unit, limits.slots_per_eni, _caption(first_row, unit)):
-        fig.add_trace(trace)
-    moving = tuple(range(1, len(fig.data)))
-    fig.frames = [go.Frame(name=f"{int(row['time_s'])} s", traces=moving,
-                           data=_grid_traces(views, unit, limits.slots_per_eni, _caption(row, unit)))
-                  for row, views in snapshots]
+    outlines, layout = _grid_scene(
+        enis, limits.slots_per_eni, unit,
+        f"{limits.instance_type}: ENIs and addresses as {_plural(count, 'pod')} arrive ({label})",
+        f"one pod every {every_s:g} s on a fresh node; press ▶ or drag the slider; {_SOURCE_IPAMD}")
+    moving = [_grid_traces(views, unit, limits.slots_per_eni, _caption(row, unit)) for row, views in snapshots]
+    data = [outlines, *moving[0]]  # the first frame, drawn before ▶ is pressed
+    frames = [{"name": f"{int(row['time_s'])} s", "traces": list(range(1, len(data))),
+               "data": [{k: t[k] for k in _FRAME_KEYS if k in t} for t in traces]}
+              for (row, _), traces in zip(snapshots, moving, strict=True)]
     play = {"frame": {"duration": 700, "redraw": False}, "fromcurrent": True, "transition": {"duration": 0}}
     stop = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}
-    fig.update_layout(
+    layout.update(
         updatemenus=[{"type": "buttons", "direction": "left", "x": 0, "xanchor": "left", "y": -0.02,
                       "yanchor": "top", "pad": {"t": 70, "r": 10}, "showactive": False,
                       "buttons": [{"label": "▶ play", "method": "animate", "args": [None, play]},
                                   {"label": "❚❚ pause", "method": "animate", "args": [[None], stop]}]}],
         sliders=[{"active": 0, "x": 0.2, "len": 0.8, "y": -0.02, "yanchor": "top", "pad": {"t": 60},
                   "currentvalue": {"prefix": "t = ", "suffix": " s"}, "font": {"size": 10},
-                  "steps": [{"label": f.name.split()[0], "method": "animate", "args": [[f.name], stop]}
-                            for f in fig.frames]}],
+                  "steps": [{"label": f["name"].split()[0], "method": "animate", "args": [[f["name"]], stop]}
+                            for f in frames]}],
+        height=layout["height"] + 90,
     )
-    fig.update_layout(height=fig.layout.height + 90, margin={"b": 130})
-    return fig
+    layout["margin"]["b"] = 130
+    return figure(data, layout, frames)
 
 
 def pool_figure(state: PoolState) -> go.Figure:
@@ -392,12 +433,10 @@ def pool_figure(state: PoolState) -> go.Figure:
     subtitle = (f"{settings_label(state.settings)}; {'prefixes' if unit > 1 else 'addresses'} per ENI {per}; "
                 f"the node holds {state.subnet_addresses} subnet addresses (ENI primaries included); "
                 f"{state.ec2_calls} EC2 calls from boot" + "".join(f"<br>{note}" for note in state.notes))
-    fig = _grid_figure(limits.enis, limits.slots_per_eni, unit, title, subtitle)
+    outlines, layout = _grid_scene(limits.enis, limits.slots_per_eni, unit, title, subtitle)
     caption = f"{_plural(state.pods, 'pod')}{waiting} · {_plural(state.unused, 'address', 'addresses')} unused" + (
         f" ({state.unused_prefixes} empty of {_plural(state.prefixes, 'prefix', 'prefixes')})" if unit > 1 else "")
-    for trace in _grid_traces(_views_from_state(state), unit, limits.slots_per_eni, caption):
-        fig.add_trace(trace)
-    return fig
+    return figure([outlines, *_grid_traces(_views_from_state(state), unit, limits.slots_per_eni, caption)], layout)
 
 
 # ------------------------------------------------------------------------------ 3. settings compared
@@ -419,8 +458,9 @@ def settings_figure(instance_type: str, comparison: Mapping[str, Mapping[str, An
     comparison = DEFAULT_COMPARISON if comparison is None else comparison
     if not comparison:
         raise EkslibError("settings_figure needs at least one setting to draw")
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=("addresses attached but unused (warm)", "EC2 API calls since boot"))
+    layout = _subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                       subplot_titles=("addresses attached but unused (warm)", "EC2 API calls since boot"))
+    data: list[dict[str, Any]] = []
     name = instance_type
     for k, (label, flags) in enumerate(comparison.items()):
         table = steady_states(instance_type, pods, **dict(flags))
@@ -429,26 +469,25 @@ def settings_figure(instance_type: str, comparison: Mapping[str, Mapping[str, An
         per_eni = [",".join(map(str, v)) for v in table["per_eni"]]
         custom = [[int(e), int(i), p] for e, i, p in zip(table["enis"], table["ips"], per_eni, strict=True)]
         for row, column in ((1, "unused"), (2, "ec2_calls")):
-            fig.add_trace(go.Scatter(
-                x=[int(p) for p in table["pods"]], y=[int(v) for v in table[column]], name=label, legendgroup=label,
-                showlegend=row == 1, mode="lines", line={"shape": "hv", "color": colour, "width": 2},
-                customdata=custom,
-                hovertemplate=(f"<b>{label}</b><br>%{{x}} pods: %{{y}}<br>%{{customdata[0]}} ENIs, "
-                               "%{customdata[1]} pod addresses (per ENI %{customdata[2]})<extra></extra>")),
-                row=row, col=1)
-    fig.update_layout(
+            data.append({
+                "type": "scatter", "x": [int(p) for p in table["pods"]], "y": [int(v) for v in table[column]],
+                "name": label, "legendgroup": label, "showlegend": row == 1, "mode": "lines",
+                "line": {"shape": "hv", "color": colour, "width": 2}, "customdata": custom,
+                "hovertemplate": (f"<b>{label}</b><br>%{{x}} pods: %{{y}}<br>%{{customdata[0]}} ENIs, "
+                                  "%{customdata[1]} pod addresses (per ENI %{customdata[2]})<extra></extra>"),
+                **_on_panel(row)})
+    layout.update(
         title={"text": f"{name}: addresses wasted against EC2 calls, per pool setting",
                "subtitle": {"text": "each point: the pool once it settles with that many pods (pods arriving "
                                     f"one by one on a fresh node); {_SOURCE_IPAMD}"}},
         template=TEMPLATE, height=620, margin={"l": 70, "r": 30, "t": 100, "b": 60},
         legend={"orientation": "h", "x": 0, "y": -0.1, "yanchor": "top"},
     )
-    fig.update_yaxes(rangemode="tozero")
-    fig.update_yaxes(title_text="addresses", row=1, col=1)
-    fig.update_yaxes(title_text="calls", row=2, col=1)
-    fig.update_xaxes(title_text="pods on the node", row=2, col=1)
-    fig.update_annotations(font={"size": 12}, x=0, xanchor="left")
-    return fig
+    for row, axis_title in enumerate(("addresses", "calls"), start=1):
+        _axis(layout, "y", row).update(rangemode="tozero", title={"text": axis_title})
+    _axis(layout, "x", 2)["title"] = {"text": "pods on the node"}
+    _titles_left(layout)
+    return figure(data, layout)
 
 
 # ------------------------------------------------------------------------------------- 4. subnet plans
@@ -482,22 +521,27 @@ def subnet_plan_figure(plans: Mapping[str, SubnetPlan]) -> go.Figure:
         t = plan.totals
         titles.append(f"<b>{label}</b>: {int(t['nodes'])} nodes hold {int(t['held']):,} of {int(t['usable']):,} "
                       f"usable addresses ({int(t['warm']):,} warm)")
-    fig = make_subplots(rows=len(plans), cols=1, vertical_spacing=0.18 if len(plans) > 1 else 0.1,
-                        subplot_titles=titles)
-    fig.update_annotations(font={"size": 12}, x=0, xanchor="left")  # the panel titles, before the notes
+    layout = _subplots(rows=len(plans), cols=1, vertical_spacing=0.18 if len(plans) > 1 else 0.1,
+                       subplot_titles=titles)
+    _titles_left(layout)  # the panel titles, before the notes
+    notes = layout["annotations"]
+    data: list[dict[str, Any]] = []
     for r, plan in enumerate(plans.values(), start=1):
         table = plan.subnets
         names = [f"{name} {subnet}" for name, subnet in zip(table["name"], table["subnet"], strict=True)][::-1]
         rows = table.iloc[::-1]
         for column, label, colour in _PLAN_PARTS:
             values = [max(int(v), 0) for v in rows[column]]
-            fig.add_trace(go.Bar(y=names, x=values, orientation="h", name=label, legendgroup=column,
-                                 showlegend=r == 1, marker_color=colour,
-                                 hovertemplate=f"%{{y}}<br>{label}: %{{x:,}}<extra></extra>"), row=r, col=1)
+            data.append({"type": "bar", "y": names, "x": values, "orientation": "h", "name": label,
+                         "legendgroup": column, "showlegend": r == 1, "marker": {"color": colour},
+                         "hovertemplate": f"%{{y}}<br>{label}: %{{x:,}}<extra></extra>", **_on_panel(r)})
         longest = max(max(int(u), int(h)) for u, h in zip(rows["usable"], rows["held"], strict=True))
-        fig.update_xaxes(range=[0, longest * 1.02], row=r, col=1, title_text="addresses" if r == len(plans) else None)
-        fig.update_yaxes(automargin=True, row=r, col=1)
-        axis = "y" if r == 1 else f"y{r}"
+        x_axis = _axis(layout, "x", r)
+        x_axis["range"] = [0, longest * 1.02]
+        if r == len(plans):
+            x_axis["title"] = {"text": "addresses"}
+        _axis(layout, "y", r)["automargin"] = True
+        axes = _on_panel(r)
         for name, (_, row) in zip(names, rows.iterrows(), strict=True):
             if not bool(row["fits"]):
                 note = f"does not fit: short of {-int(row['free']):,} addresses ({row['limit']})"
@@ -506,9 +550,10 @@ def subnet_plan_figure(plans: Mapping[str, SubnetPlan]) -> go.Figure:
                         else f"then EC2 answers {row['limit']}")
                 note = (f"{int(row['free']):,} free: room for {_plural(int(row['more_nodes']), 'more node')} "
                         f"({row['more_nodes_type']}), or {int(row['more_pods']):,} more pods on these nodes, {then}")
-            fig.add_annotation(text=note, xref=f"{axis.replace('y', 'x')} domain", x=0, xanchor="left", yref=axis,
-                               y=name, yshift=19, showarrow=False, font={"size": 11, "color": "#222"})
-    fig.update_layout(
+            notes.append({"text": note, "xref": f"{axes['xaxis']} domain", "x": 0, "xanchor": "left",
+                          "yref": axes["yaxis"], "y": name, "yshift": 19, "showarrow": False,
+                          "font": {"size": 11, "color": "#222"}})
+    layout.update(
         title={"text": "Addresses per subnet: who holds them, and what still fits",
                "subtitle": {"text": "every pool settled at the node groups' pods (ekslib.ipam.plan_subnets); "
                                     "5 addresses of each subnet are AWS's (Amazon VPC User Guide)"}},
@@ -516,7 +561,7 @@ def subnet_plan_figure(plans: Mapping[str, SubnetPlan]) -> go.Figure:
         margin={"l": 70, "r": 30, "t": 110, "b": 60},
         legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top", "traceorder": "normal"},
     )
-    return fig
+    return figure(data, layout)
 
 
 # ------------------------------------------------------------------------------------- 5. fragmentation
@@ -571,16 +616,16 @@ def fragmentation_figure(subnet: Any, used_addresses: Iterable[Any] = (), *, max
     scale = []
     for k, colour in enumerate(colours):
         scale += [[k / 4, colour], [(k + 1) / 4, colour]]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(IPS_PER_PREFIX)), y=labels, zmin=-0.5, zmax=3.5, colorscale=scale, xgap=1, ygap=1,
-        hovertext=hover, hoverinfo="text", showscale=False))
+    data: list[dict[str, Any]] = [{
+        "type": "heatmap", "z": z, "x": list(range(IPS_PER_PREFIX)), "y": labels, "zmin": -0.5, "zmax": 3.5,
+        "colorscale": scale, "xgap": 1, "ygap": 1, "hovertext": hover, "hoverinfo": "text", "showscale": False}]
     for k, name in enumerate(names):  # a legend for the four colours
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
-                                 marker={"symbol": "square", "size": 12, "color": colours[k]}))
+        data.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": name,
+                     "marker": {"symbol": "square", "size": 12, "color": colours[k]}})
     free = space.free_count
     verdict = ("a prefix request fails (InsufficientCidrBlocks)" if not free_blocks
                else f"room for {_plural(len(free_blocks), 'more prefix', 'more prefixes')}")
-    fig.update_layout(
+    return figure(data, dict(
         title={"text": f"{network}: {free} free addresses, {len(free_blocks)} free aligned /28s: {verdict}",
                "subtitle": {"text": "one row per /28 block, one column per address in it (offset 0 to 15); a "
                                     "delegated prefix must be a whole, aligned, unused /28 (EC2 User Guide, "
@@ -589,8 +634,7 @@ def fragmentation_figure(subnet: Any, used_addresses: Iterable[Any] = (), *, max
         plot_bgcolor="white", legend={"orientation": "h", "x": 0, "y": 0, "yanchor": "top"},
         xaxis={"side": "top", "dtick": 1, "showgrid": False},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False},
-    )
-    return fig
+    ))
 
 
 
@@ -611,31 +655,33 @@ def fleet_figure(timeline: pd.DataFrame, *, unit: str | None = None) -> go.Figur
     whole = timeline.groupby("time_s", sort=True)[["pods_running", "pods_pending", "warm", "ec2_calls",
                                                    "failures"]].sum()
     x, x_title = _time_axis(pd.Series(whole.index), unit)
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
-                        subplot_titles=("pods in the cluster", "free addresses left in each subnet",
-                                        "warm addresses (attached, unused) in each subnet"))
-    fig.add_trace(go.Scatter(x=x, y=[int(v) for v in whole["pods_running"]], name="pods running", mode="lines",
-                             line={"color": COLOURS["pod"], "width": 2}), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=[int(v) for v in whole["pods_pending"]], name="pods pending", mode="lines",
-                             line={"color": COLOURS["pending"], "width": 2}), row=1, col=1)
+    layout = _subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
+                       subplot_titles=("pods in the cluster", "free addresses left in each subnet",
+                                       "warm addresses (attached, unused) in each subnet"))
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "x": x, "y": [int(v) for v in whole["pods_running"]], "name": "pods running",
+         "mode": "lines", "line": {"color": COLOURS["pod"], "width": 2}, **_on_panel(1)},
+        {"type": "scatter", "x": x, "y": [int(v) for v in whole["pods_pending"]], "name": "pods pending",
+         "mode": "lines", "line": {"color": COLOURS["pending"], "width": 2}, **_on_panel(1)},
+    ]
     subnets = list(timeline["subnet"].cat.categories) if hasattr(timeline["subnet"], "cat") \
         else sorted(timeline["subnet"].unique())
     for k, subnet in enumerate(subnets):
         part = timeline[timeline["subnet"] == subnet].sort_values("time_s")
         xs, _ = _time_axis(part["time_s"], unit or _unit_of(x_title))
         colour = _LINE_COLOURS[(k + 2) % len(_LINE_COLOURS)]
-        fig.add_trace(go.Scatter(x=xs, y=[int(v) for v in part["subnet_free"]], name=f"free: {subnet}",
-                                 legendgroup=str(subnet), mode="lines", line={"color": colour, "width": 2}),
-                      row=2, col=1)
-        fig.add_trace(go.Scatter(x=xs, y=[int(v) for v in part["warm"]], name=f"warm: {subnet}",
-                                 legendgroup=str(subnet), showlegend=False, mode="lines",
-                                 line={"color": colour, "width": 1.5}), row=3, col=1)
+        data.append({"type": "scatter", "x": xs, "y": [int(v) for v in part["subnet_free"]],
+                     "name": f"free: {subnet}", "legendgroup": str(subnet), "mode": "lines",
+                     "line": {"color": colour, "width": 2}, **_on_panel(2)})
+        data.append({"type": "scatter", "x": xs, "y": [int(v) for v in part["warm"]], "name": f"warm: {subnet}",
+                     "legendgroup": str(subnet), "showlegend": False, "mode": "lines",
+                     "line": {"color": colour, "width": 1.5}, **_on_panel(3)})
     attrs = timeline.attrs
     settings = attrs.get("settings")
     groups = attrs.get("node_groups", ())
     nodes = ", ".join(f"{g.nodes} {g.instance_type}" for g in groups) or "the cluster"
     last = whole.iloc[-1]
-    fig.update_layout(
+    layout.update(
         title={"text": f"{nodes} in {_plural(len(subnets), 'subnet')}: address use over time"
                        + (f" ({settings_label(settings)})" if settings else ""),
                "subtitle": {"text": f"at the end: {int(last['pods_running']):,} pods running, "
@@ -645,13 +691,11 @@ def fleet_figure(timeline: pd.DataFrame, *, unit: str | None = None) -> go.Figur
         template=TEMPLATE, height=680, margin={"l": 70, "r": 30, "t": 110, "b": 60}, hovermode="x unified",
         legend={"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top"},
     )
-    fig.update_yaxes(rangemode="tozero")
-    fig.update_yaxes(title_text="pods", row=1, col=1)
-    fig.update_yaxes(title_text="addresses", row=2, col=1)
-    fig.update_yaxes(title_text="addresses", row=3, col=1)
-    fig.update_xaxes(title_text=x_title, row=3, col=1)
-    fig.update_annotations(font={"size": 12}, x=0, xanchor="left")
-    return fig
+    for row, axis_title in enumerate(("pods", "addresses", "addresses"), start=1):
+        _axis(layout, "y", row).update(rangemode="tozero", title={"text": axis_title})
+    _axis(layout, "x", 3)["title"] = {"text": x_title}
+    _titles_left(layout)
+    return figure(data, layout)
 
 
 def _unit_of(axis_title: str) -> str:
@@ -684,15 +728,18 @@ def fleet_waste_figure(runs: Mapping[str, pd.DataFrame]) -> go.Figure:
     panels = (("pods running, on average", pods[::-1], COLOURS["pod"]),
               ("warm addresses, on average", warm[::-1], COLOURS["warm"]),
               ("EC2 API calls per hour", calls[::-1], COLOURS["calls"]))
-    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03,
-                        subplot_titles=[title for title, _, _ in panels])
+    layout = _subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03,
+                       subplot_titles=[title for title, _, _ in panels])
+    data: list[dict[str, Any]] = []
     for c, (title, values, colour) in enumerate(panels, start=1):
-        fig.add_trace(go.Bar(y=labels, x=values, orientation="h", name=title, marker_color=colour,
-                             text=[f"{v:,.0f}" for v in values], textposition="outside", cliponaxis=False,
-                             hovertemplate=f"%{{y}}<br>{title}: %{{x:,}}<extra></extra>"), row=1, col=c)
-        fig.update_xaxes(range=[0, max(values) * 1.3 or 1], row=1, col=c)
+        data.append({"type": "bar", "y": labels, "x": values, "orientation": "h", "name": title,
+                     "marker": {"color": colour}, "text": [f"{v:,.0f}" for v in values], "textposition": "outside",
+                     "cliponaxis": False, "hovertemplate": f"%{{y}}<br>{title}: %{{x:,}}<extra></extra>",
+                     **_on_panel(c)})
+        _axis(layout, "x", c)["range"] = [0, max(values) * 1.3 or 1]
+        _axis(layout, "y", c)["automargin"] = True
     hours_text = f"{spans.pop():g} simulated hours" if len(spans) == 1 else "runs of different lengths"
-    fig.update_layout(
+    layout.update(
         title={
             "text": "The warm pool's trade-off across a cluster: addresses held against EC2 calls",
             "subtitle": {"text": f"same nodes, workload and seed for every setting; {hours_text} (ekslib.ipam)"},
@@ -702,5 +749,4 @@ def fleet_waste_figure(runs: Mapping[str, pd.DataFrame]) -> go.Figure:
         height=190 + 55 * len(labels),
         margin={"l": 70, "r": 40, "t": 120, "b": 40},
     )
-    fig.update_yaxes(automargin=True)
-    return fig
+    return figure(data, layout)

@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ekslib.errors import EkslibError
-from ekslib.figures.theme import TEMPLATE
+from ekslib.figures.theme import TEMPLATE, figure
 
 __all__ = ["COLOURS", "KERNEL_SOURCE", "rules_traversed_figure"]
 
@@ -74,49 +74,52 @@ def rules_traversed_figure(table: pd.DataFrame) -> go.Figure:
     ('log', 'log', [38])
     """
     table = _check(table)
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     traced = table[(table["mode"] == "iptables") & (table["how"] == "traced")]
     for which in ("last", "first"):
         if traced.empty:
             break
         custom = [[_text(r, f"{which}_service"), _text(r, "service_ports")] for _, r in traced.iterrows()]
-        fig.add_trace(go.Scatter(
-            x=[int(n) for n in traced["services"]], y=[int(v) for v in traced[which]],
-            name=f"iptables, {which} Service (traced)", mode="lines+markers",
-            line={"color": COLOURS[which], "width": 2}, marker={"size": 8}, customdata=custom,
-            hovertemplate=(f"<b>iptables mode, {which} Service port of KUBE-SERVICES</b> (%{{customdata[0]}})<br>"
-                           "%{x:,} Services (%{customdata[1]} Service ports): %{y:,} rules evaluated, request "
-                           "+ reply<br>traced by the engine through the generated rules<extra></extra>")))
+        data.append({
+            "type": "scatter", "x": [int(n) for n in traced["services"]], "y": [int(v) for v in traced[which]],
+            "name": f"iptables, {which} Service (traced)", "mode": "lines+markers",
+            "line": {"color": COLOURS[which], "width": 2}, "marker": {"size": 8}, "customdata": custom,
+            "hovertemplate": (f"<b>iptables mode, {which} Service port of KUBE-SERVICES</b> (%{{customdata[0]}})"
+                              "<br>%{x:,} Services (%{customdata[1]} Service ports): %{y:,} rules evaluated, "
+                              "request + reply<br>traced by the engine through the generated rules<extra></extra>")})
     for mode, (label, dash, symbol, what) in _MODELLED_NAMES.items():
         rows = table[(table["mode"] == mode)]
         if rows.empty:
             continue
-        fig.add_trace(go.Scatter(
-            x=[int(n) for n in rows["services"]], y=[int(v) for v in rows["last"]],
-            name=f"{label} (modelled, not traced)", mode="lines+markers",
-            line={"color": COLOURS[mode], "width": 2, "dash": dash}, marker={"size": 8, "symbol": symbol},
-            hovertemplate=(f"<b>{label} mode</b>: %{{x:,}} Services: %{{y}} lookup per new connection, first or "
-                           f"last Service<br>modelled, not traced: {what} (ekslib generates no {label} "
-                           "rules)<extra></extra>")))
+        data.append({
+            "type": "scatter", "x": [int(n) for n in rows["services"]], "y": [int(v) for v in rows["last"]],
+            "name": f"{label} (modelled, not traced)", "mode": "lines+markers",
+            "line": {"color": COLOURS[mode], "width": 2, "dash": dash}, "marker": {"size": 8, "symbol": symbol},
+            "hovertemplate": (f"<b>{label} mode</b>: %{{x:,}} Services: %{{y}} lookup per new connection, first "
+                              f"or last Service<br>modelled, not traced: {what} (ekslib generates no {label} "
+                              "rules)<extra></extra>")})
+    notes: list[dict[str, Any]] = []
     for _, row in traced.iterrows():
         for which, ay in (("last", -60), ("first", 50)):
             kernel = _kernel(row, which)
             if kernel is None:
                 continue
-            fig.add_annotation(
-                x=math.log10(int(row["services"])), y=math.log10(int(row[which])), ax=-150, ay=ay,
-                text=(f"real kernel, {int(row['services']):,} Services, {which} Service:<br>"
-                      f"{kernel[0]:g} us (iptables-legacy), {kernel[1]:g} us (iptables-nft)"),
-                showarrow=True, arrowhead=2, arrowcolor=COLOURS[which], align="left", bgcolor="white",
-                bordercolor=COLOURS[which], font={"size": 11})
-    fig.update_layout(
-        title={"text": "kube-proxy: what a new connection to a Service meets, as Services grow",
-               "subtitle": {"text": "iptables mode: netfilter rules evaluated, traced by ekslib's engine through "
-                                    "the rules ekslib generates; IPVS, nftables: lookups, modelled<br>"
-                                    f"{KERNEL_SOURCE}"}},
-        template=TEMPLATE, height=520, margin={"l": 80, "r": 30, "t": 110, "b": 110},
-        legend={"orientation": "h", "x": 0, "y": -0.18, "yanchor": "top"},
-        xaxis={"type": "log", "title": {"text": "ClusterIP Services in the cluster"}},
-        yaxis={"type": "log", "title": {"text": "per new connection: rules (iptables) / lookups"}},
-    )
-    return fig
+            notes.append({
+                "x": math.log10(int(row["services"])), "y": math.log10(int(row[which])), "ax": -150, "ay": ay,
+                "text": (f"real kernel, {int(row['services']):,} Services, {which} Service:<br>"
+                         f"{kernel[0]:g} us (iptables-legacy), {kernel[1]:g} us (iptables-nft)"),
+                "showarrow": True, "arrowhead": 2, "arrowcolor": COLOURS[which], "align": "left", "bgcolor": "white",
+                "bordercolor": COLOURS[which], "font": {"size": 11}})
+    layout: dict[str, Any] = {
+        "title": {"text": "kube-proxy: what a new connection to a Service meets, as Services grow",
+                  "subtitle": {"text": "iptables mode: netfilter rules evaluated, traced by ekslib's engine through "
+                                       "the rules ekslib generates; IPVS, nftables: lookups, modelled<br>"
+                                       f"{KERNEL_SOURCE}"}},
+        "template": TEMPLATE, "height": 520, "margin": {"l": 80, "r": 30, "t": 110, "b": 110},
+        "legend": {"orientation": "h", "x": 0, "y": -0.18, "yanchor": "top"},
+        "xaxis": {"type": "log", "title": {"text": "ClusterIP Services in the cluster"}},
+        "yaxis": {"type": "log", "title": {"text": "per new connection: rules (iptables) / lookups"}},
+    }
+    if notes:
+        layout["annotations"] = notes
+    return figure(data, layout)

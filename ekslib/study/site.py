@@ -252,11 +252,16 @@ def execute_notebooks(paths: Sequence[Path], *, jobs: int = 2, timeout: int = 60
 # --- export ---------------------------------------------------------------------------------------------------
 
 def figure_html(figure: dict[str, Any], div_id: str) -> str:
-    """A plotly figure (its mimetype JSON) as a div and a ``Plotly.newPlot`` call, without plotly.js itself."""
+    """A plotly figure (its mimetype JSON) as a div and a ``Plotly.newPlot`` call, without plotly.js itself.
+
+    An animation waits for its ▶ button or slider, as in JupyterLab (whose plotly renderer only adds the frames):
+    ``to_html`` would otherwise start playing it as the page loads (``auto_play``), under text that says "press
+    ▶", and keep a core busy while it plays.
+    """
     import plotly.io as pio
 
     return pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id=div_id, validate=False,
-                       config=figure.get("config"), default_height="450px")
+                       config=figure.get("config"), default_height="450px", auto_play=False)
 
 
 def widget_note(binder_link: str | None) -> str:
