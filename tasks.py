@@ -93,10 +93,11 @@ def test(extra: list[str]) -> int:
     if lint:
         _say("ruff found problems (above); `.venv/bin/python -m ruff check --fix .` mends the simple ones")
     _say("unit tests, doctests, every notebook (run once, by building the static site) and the real browser")
-    # the two long chains start first, one per worker: the site build (every notebook executed once, then its
-    # pages in Chromium) and the JupyterLab session of the widget tour; --no-loadscope-reorder keeps this order
-    # (xdist otherwise hands out the modules with most tests first), the unit tests fill in behind them
-    first = ["tests/test_collection.py", "tests/test_browser.py"]
+    # the JupyterLab session of the widget tour starts first, on one worker, while the other runs unit tests; the
+    # static site (every notebook executed once, its pages opened in Chromium) is built in the background by
+    # xdist's controller and its tests run last (tests/conftest.py); --no-loadscope-reorder keeps this order
+    # (xdist otherwise hands out the modules with most tests first)
+    first = ["tests/test_browser.py"]
     # (nbval stays installed for `pytest --nbval-lax notebooks/`; not loading it here saves 0.2 s a process)
     tests = _run(PYTHON, "-m", "pytest", *first, "tests", "ekslib", "-n", "2", "--dist", "loadscope",
                  "--no-loadscope-reorder", "-p", "no:cacheprovider", "-p", "no:nbval", *extra, env=env)

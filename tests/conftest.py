@@ -1,10 +1,46 @@
-"""Shared fixtures: small EC2 answers built by hand, and a temporary snapshot path."""
+"""Shared fixtures: small EC2 answers built by hand, and a temporary snapshot path; the static site's build in
+the background of ``pytest -n`` (tests/site_check.py)."""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from typing import Any
 
 import pytest
+
+#: This session's id, handed to the xdist workers so that they read the result of this session's site build.
+_SITE_RUN = uuid.uuid4().hex
+_site_build: threading.Thread | None = None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist controller, as it starts each worker."""
+    from tests.site_check import RUN_KEY
+
+    node.workerinput[RUN_KEY] = _SITE_RUN
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:
+    """xdist controller: once a worker has collected the notebook tests, build the site in the background here
+    (this process only waits for reports), so that no worker waits for the notebooks while they run."""
+    global _site_build
+    if _site_build is None and any(i.startswith("tests/test_collection.py::") for i in ids):
+        from tests.site_check import build_in_background
+
+        _site_build = build_in_background(_SITE_RUN)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The notebook tests last: by then the background build has finished (xdist hands out tests in this order)."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_collection.py::"))
+
+
+def pytest_sessionfinish(session) -> None:
+    if _site_build is not None:
+        _site_build.join(timeout=600)
 
 
 def api_item(name: str, enis: int = 3, ipv4: int = 6, *, vcpus: int = 2, hypervisor: str | None = "nitro",
