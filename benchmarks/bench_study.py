@@ -30,7 +30,7 @@ GOAL_TEST_S = 60.0
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-test", action="store_true", help="only the site build")
     args = parser.parse_args()
     from ekslib.study.site import build_site
