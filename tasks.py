@@ -76,7 +76,7 @@ def lab(extra: list[str]) -> int:
 
 
 def test(extra: list[str]) -> int:
-    """Lint with ruff, then run the unit tests, doctests and every notebook in one pytest session.
+    """Lint with ruff while the unit tests, doctests and every notebook run in one pytest session.
 
     One session (two xdist workers, ``--dist loadscope`` so that a notebook's cells share one kernel) starts the
     workers once and keeps both cores busy while a notebook's kernel waits.
@@ -88,11 +88,11 @@ def test(extra: list[str]) -> int:
     # (measured: collecting the tests 7.2 s -> 3.9 s)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     _run(PYTHON, "-m", "compileall", "-q", "ekslib", env=env)
-    _say("lint (ruff)")
-    lint = _run(PYTHON, "-m", "ruff", "check", "--quiet", ".", env=env)
-    if lint:
-        _say("ruff found problems (above); `.venv/bin/python -m ruff check --fix .` mends the simple ones")
-    _say("unit tests, doctests, every notebook (run once, by building the static site) and the real browser")
+    # ruff runs beside pytest's start (its findings, if any, are printed after the tests)
+    ruff = subprocess.Popen([str(PYTHON), "-m", "ruff", "check", "--quiet", "."], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _say("lint (ruff), unit tests, doctests, every notebook (run once, by building the static site) and the real "
+         "browser")
     # the JupyterLab session of the widget tour starts first, on one worker, while the other runs unit tests; the
     # static site (every notebook executed once, its pages opened in Chromium) is built in the background by
     # xdist's controller and its tests run last (tests/conftest.py); --no-loadscope-reorder keeps this order
@@ -101,7 +101,13 @@ def test(extra: list[str]) -> int:
     # (nbval stays installed for `pytest --nbval-lax notebooks/`; not loading it here saves 0.2 s a process)
     tests = _run(PYTHON, "-m", "pytest", *first, "tests", "ekslib", "-n", "2", "--dist", "loadscope",
                  "--no-loadscope-reorder", "-p", "no:cacheprovider", "-p", "no:nbval", *extra, env=env)
-    return lint or tests
+    findings, _ = ruff.communicate()
+    if ruff.returncode:
+        print(findings, end="")
+        _say("ruff found problems (above); `.venv/bin/python -m ruff check --fix .` mends the simple ones")
+    else:
+        _say("ruff: no problems")
+    return ruff.returncode or tests
 
 
 def nav(extra: list[str]) -> int:
