@@ -336,8 +336,8 @@ class _Markers:
 
 
 def _scatter(webgl: bool, markers: _Markers, *, name: str, symbol: str, labels: str | bool, legend: bool = True,
-             line_colour: str = "#ffffff", textposition: str = "middle right", group: str | None = None,
-             sizemode_area: bool = False) -> dict[str, Any]:
+             line_colour: str = "#ffffff", textposition: str = "middle right", group: str | None = None
+             ) -> dict[str, Any]:
     """One marker trace (a ``scatter`` or, with ``webgl``, a ``scattergl``) of ``markers``, as a plain dict."""
     marker: dict[str, Any] = {"color": markers.colour, "size": markers.size, "symbol": symbol, "opacity": 1,
                               "line": {"width": 1, "color": line_colour}}
