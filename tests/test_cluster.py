@@ -21,6 +21,7 @@ from ekslib.cluster.model import (
     Subnet,
     check_veth_prefix,
     default_service_cidr,
+    select_endpoints,
     veth_name,
 )
 from ekslib.cluster.spec import NodeGroup, ServiceSpec, Workload
@@ -205,6 +206,18 @@ def test_endpoints_only_in_the_services_namespace():
         Workload("web", 2, service=ServiceSpec()), Workload("web", 2, namespace="staging", service=ServiceSpec())])
     assert all(k.startswith("staging/") for k in cluster.service("staging/web").endpoints)
     assert len(cluster.service("default/web").endpoints) == 2
+
+
+def test_a_service_selects_only_pods_with_all_its_labels():
+    """Two workloads share their first label: each Service still sends only to pods that carry all of its own."""
+    cluster = build_cluster([("m5.large", 2)], workloads=[
+        Workload("web", 2, labels={"tier": "front", "app": "web"}, service=ServiceSpec()),
+        Workload("shop", 3, labels={"tier": "front", "app": "shop"}, service=ServiceSpec()),
+        Workload("shop", 1, namespace="staging", labels={"tier": "front", "app": "shop"}, service=ServiceSpec())])
+    for key, count in [("default/web", 2), ("default/shop", 3), ("staging/shop", 1)]:
+        service = cluster.service(key)
+        assert len(service.endpoints) == count
+        assert service.endpoints == select_endpoints(cluster.pods, service.namespace, service.selector)
 
 
 def test_daemonsets_run_on_every_node_and_replicas_spread():
@@ -471,6 +484,7 @@ def test_build_cluster_properties(inputs):
     assert sum(r for _, r in workloads) + 2 == sum(1 for p in cluster.pods if p.owner_kind == "ReplicaSet")
     # kube-proxy's view agrees with the selector, and the control plane's two ENIs collide with nothing
     for svc in cluster.services:
+        assert svc.endpoints == select_endpoints(cluster.pods, svc.namespace, svc.selector)
         if svc.selector:
             for port in svc.ports:
                 seen = cluster.service_endpoints(svc.key, port.name)
