@@ -3,6 +3,7 @@ the background of ``pytest -n`` (tests/site_check.py)."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import uuid
 from typing import Any
@@ -12,6 +13,25 @@ import pytest
 #: This session's id, handed to the xdist workers so that they read the result of this session's site build.
 _SITE_RUN = uuid.uuid4().hex
 _site_build: threading.Thread | None = None
+
+
+def pytest_configure(config) -> None:
+    """Every test process (controller and workers) collects garbage less often than CPython's default.
+
+    A test process keeps a large heap alive for the whole session (pandas, plotly, moto's EC2 catalogue, cached
+    clusters: over a million objects), and the default thresholds (700, 10, 10) make the collector walk it again
+    and again: measured in one process, 7.7 s of the unit tests' 43 s went to it. Less often, and with what is alive
+    once the tests are collected frozen out of its walks (:func:`pytest_collection_finish`), the same run takes
+    34 s. It changes no behaviour under test: every object is still freed, cycles by a later collection, and
+    pytest's collection at the end of the session still reports errors raised in finalizers.
+    """
+    gc.set_threshold(100_000, 50, 100)
+
+
+def pytest_collection_finish(session) -> None:
+    """The modules and the collected tests live until the process ends: the collector need not walk them."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.hookimpl(optionalhook=True)
