@@ -5,8 +5,9 @@ notebooks' folder, ``jobs`` notebooks at a time, each with its own kernel), keep
 ``executed/``, and writes one HTML page per notebook plus ``index.html``. The pages work offline:
 
 * plotly figures stay interactive: each ``application/vnd.plotly.v1+json`` output becomes a ``<div>`` and a
-  ``Plotly.newPlot`` call, and every page loads the one copy of plotly.js, ``plotly.min.js``, taken from the
-  installed plotly package, with a relative ``<script src>``;
+  ``Plotly.newPlot`` call, and every page with a figure loads the one copy of plotly.js, ``plotly.min.js``,
+  taken from the installed plotly package, with a relative ``<script src>`` (a page without figures does not:
+  it would only make the browser parse 4.8 MB of script);
 * the template adds no CDN script (no require.js, MathJax, mermaid or widget manager), so nothing is fetched;
   TeX math stays as its source text;
 * a widget (``application/vnd.jupyter.widget-view+json``) cannot work without a kernel: it is replaced by a note
@@ -64,7 +65,9 @@ LOCAL_HINT = "run it locally with <code>python3 tasks.py lab</code>"
 TEMPLATE_NAME = "ekslib_site.html.j2"
 TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}
+{%- if resources.ekslib_figures %}
 <script src="plotly.min.js"></script>
+{%- endif -%}
 {%- endblock html_head_js -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -325,7 +328,7 @@ def export_page(run: _Run, out_dir: Path, binder_link: str | None) -> tuple[Path
     """Write ``run``'s notebook as ``out_dir/<name>.html``; returns the page and its figure count."""
     nb, figures = static_outputs(nbformat.from_dict(run.nb), run.path.name, binder_link)
     title = notebook_title(nb, run.path.stem)
-    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}, "ekslib_figures": figures})
     page = out_dir / f"{run.path.stem}.html"
     page.write_text(offline_badges(link_pages(body)), encoding="utf-8")
     return page, figures
