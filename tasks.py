@@ -67,6 +67,10 @@ def ensure_environment() -> None:
     # environment goes without it (measured: a kernel's imports 2.6 s -> 1.1 s).
     _run(PYTHON, "-m", "pip", "uninstall", "--disable-pip-version-check", "-q", "-y", "rfc3987-syntax")
     STAMP.write_text(fingerprint)
+    # the installed files (about 1 GB) reach the disk now, not while the first command runs (measured: the
+    # kernel writing them back slowed the first test run after an install by 3-7 s)
+    if hasattr(os, "sync"):
+        os.sync()
 
 
 def lab(extra: list[str]) -> int:
