@@ -14,12 +14,16 @@ from ekslib.errors import EkslibError
 from ekslib.study import navigation
 from ekslib.study.navigation import (
     NAV_TAG,
+    README_END,
+    README_START,
     binder_url,
     github_url,
     is_navigation_cell,
     navigation_cell,
+    readme_binder_block,
     repository_url,
     update_navigation,
+    update_readme,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,3 +225,41 @@ def test_the_committed_notebooks_navigation_is_up_to_date(copied):
     assert repo is not None, "no notebook has a navigation cell: run `python3 tasks.py nav`"
     changed = update_navigation(copied, repo)
     assert changed == [], f"run `python3 tasks.py nav`: stale navigation in {[p.name for p in changed]}"
+
+
+def _readme(tmp_path, block: str = "old lines\n") -> Path:
+    path = tmp_path / "README.md"
+    path.write_text(f"# Title\n\n{README_START}\n{block}{README_END}\n\nThe rest.\n")
+    return path
+
+
+def test_the_readme_block_gets_the_badge_of_the_index_notebook_once(tmp_path):
+    path = _readme(tmp_path)
+    assert update_readme(path, REPO) is True
+    text = path.read_text()
+    assert f"{README_START}\n[![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(REPO, '00_index.ipynb')})\n" \
+           f"{README_END}\n" in text
+    assert text.startswith("# Title\n\n") and text.endswith("\n\nThe rest.\n") and "old lines" not in text
+    assert update_readme(path, REPO) is False and path.read_text() == text
+
+
+def test_without_a_repository_the_readme_says_how_to_get_a_badge_and_links_nowhere(tmp_path):
+    path = _readme(tmp_path, readme_binder_block(REPO) + "\n")
+    assert update_readme(path, "") is True
+    block = path.read_text().split(README_START)[1].split(README_END)[0]
+    assert "mybinder.org" not in block and "python3 tasks.py nav" in block and "EKSLIB_REPOSITORY" in block
+
+
+def test_a_readme_without_the_markers_is_left_alone(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("# Mine\n[![Binder](x)](y)\n")
+    assert update_readme(path, REPO) is False and path.read_text() == "# Mine\n[![Binder](x)](y)\n"
+    assert update_readme(tmp_path / "missing.md", REPO) is False
+
+
+def test_the_committed_readme_binder_block_is_up_to_date(tmp_path):
+    """The README names the same repository as the notebooks' badges (none: how to get one)."""
+    copy = tmp_path / "README.md"
+    copy.write_text((ROOT / "README.md").read_text())
+    assert README_START in copy.read_text(), "the README's Binder block markers are gone"
+    assert update_readme(copy, _committed_repository() or "") is False, "run `python3 tasks.py nav`"

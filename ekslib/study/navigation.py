@@ -4,7 +4,8 @@ Every ``NN_*.ipynb`` gets one markdown cell right after its title cell, tagged `
 ``[← previous](…) | [index](00_index.ipynb) | [next →](…)`` and a Binder badge that opens that notebook in
 JupyterLab on mybinder.org, once the repository is known (:func:`repository_url`: the ``origin`` remote,
 ``[project.urls] Repository``, or ``EKSLIB_REPOSITORY``). :func:`update_navigation` inserts or refreshes those
-cells and writes only the files that change, so running it twice changes nothing (``python3 tasks.py nav``).
+cells and writes only the files that change, so running it twice changes nothing (``python3 tasks.py nav``);
+:func:`update_readme` does the same for the README's Binder block.
 
 >>> github_url("git@github.com:aws/amazon-vpc-cni-k8s.git")
 'https://github.com/aws/amazon-vpc-cni-k8s'
@@ -44,6 +45,9 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 #: The collection's index notebook.
 INDEX_NOTEBOOK = "00_index.ipynb"
 BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+#: The lines of the README between these two are its Binder block, written by :func:`update_readme`.
+README_START = "<!-- binder: written by `python3 tasks.py nav` -->"
+README_END = "<!-- /binder -->"
 #: The ``[project.urls]`` keys of pyproject.toml that may name the repository, in the order they are tried.
 PROJECT_URL_KEYS = ("Repository", "Source", "Source Code", "Homepage")
 
@@ -226,8 +230,40 @@ def update_navigation(notebooks_dir: str | os.PathLike[str], repo_url: str | Non
     return changed
 
 
+def readme_binder_block(repo_url: str) -> str:
+    """The README's Binder block: a badge opening the index notebook on mybinder.org, or, while the repository
+    is not known, how to get one (no badge that leads nowhere).
+
+    >>> readme_binder_block("https://github.com/o/r")
+    '[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/o/r/HEAD?labpath=notebooks/00_index.ipynb)'
+    """
+    if repo_url:
+        return f"[![Binder]({BINDER_BADGE})]({binder_url(repo_url, INDEX_NOTEBOOK)})"
+    return ("*Binder:* this checkout names no GitHub repository yet. Give it one (an `origin` remote, or\n"
+            "`[project.urls] Repository` in `pyproject.toml`; a fork can also export `EKSLIB_REPOSITORY=owner/repo`)\n"
+            "and run `python3 tasks.py nav`: a Binder badge then appears here and in every notebook.")
+
+
+def update_readme(readme: str | os.PathLike[str], repo_url: str) -> bool:
+    """Rewrite the Binder block of ``readme`` (the lines between :data:`README_START` and :data:`README_END`)
+    for ``repo_url``; True when the file changed. A README without the two markers is left as it is."""
+    path = Path(readme)
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    after = f"{text[:start]}{README_START}\n{readme_binder_block(repo_url)}\n{text[end:]}"
+    if after == text:
+        return False
+    path.write_text(after, encoding="utf-8", newline="\n")
+    return True
+
+
 def main(argv: Sequence[str]) -> int:
-    """``python -m ekslib.study.navigation [NOTEBOOKS_DIR]``: update the navigation cells, print what changed."""
+    """``python -m ekslib.study.navigation [NOTEBOOKS_DIR]``: update the navigation cells and the README's Binder
+    block (the README beside ``NOTEBOOKS_DIR``), print what changed."""
     folder = Path(argv[0]) if argv else Path("notebooks")
     try:
         repository = repository_url(folder.resolve().parent)
@@ -235,9 +271,12 @@ def main(argv: Sequence[str]) -> int:
         print(f"note: no Binder badges: {exc}", file=sys.stderr)
         repository = ""
     changed = update_navigation(folder, repository)
+    readme = folder.resolve().parent / "README.md"
+    if update_readme(readme, repository):
+        changed.append(readme)
     for path in changed:
         print(f"updated {path}")
-    print(f"{len(changed)} notebook(s) changed" if changed else "navigation is up to date")
+    print(f"{len(changed)} file(s) changed" if changed else "navigation is up to date")
     return 0
 
 
