@@ -9,6 +9,8 @@ and read the result). Without xdist, the ``site`` fixture builds it in its own p
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import importlib.util
 import json
 import queue
@@ -16,6 +18,7 @@ import re
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -35,9 +38,33 @@ RESULT = ROOT / "build" / "site-check.json"
 RUN_KEY = "ekslib_site_run"
 
 
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """``folder`` served over HTTP on 127.0.0.1 (a free port) while the block runs; yields the base URL.
+
+    The pages are checked as a site is read, over HTTP, rather than as ``file://`` URLs: Chromium then keeps
+    plotly.js compiled from one page to the next (V8's code cache is for HTTP resources), and checking the pages
+    costs it about 1.7 s less CPU (11.3 -> 9.6 s for the 8 pages, 5 runs each)."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, name="ekslib-site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class PageChecker(threading.Thread):
-    """Headless Chromium opening each page as soon as the build has written it (offline: every request that
-    would leave the machine is refused), waiting for its figures, noting script errors, keeping a screenshot."""
+    """Headless Chromium opening each page as soon as the build has written it (served from 127.0.0.1; offline:
+    every other request is refused), waiting for its figures, noting script errors, keeping a screenshot."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -57,17 +84,17 @@ class PageChecker(threading.Thread):
         from playwright.sync_api import sync_playwright
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as p:
+        with serving(SITE) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.route(re.compile(r"^https?://"), lambda route: route.abort())
+            page.route(re.compile(rf"^(?!{re.escape(base)}/)https?://"), lambda route: route.abort())
             try:
                 while (item := self.pages.get()) is not None:
                     name, path, want = item
                     errors.clear()
-                    page.goto(path.as_uri())
+                    page.goto(f"{base}/{Path(path).relative_to(SITE).as_posix()}")
                     if want:
                         page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {want}",
                                                timeout=30_000)
