@@ -22,8 +22,8 @@ def pytest_configure(config) -> None:
     clusters: over a million objects), and the default thresholds (700, 10, 10) make the collector walk it again
     and again: measured in one process, 7.7 s of the unit tests' 43 s went to it. Less often, and with what is alive
     once the tests are collected frozen out of its walks (:func:`pytest_collection_finish`), the same run takes
-    34 s. It changes no behaviour under test: every object is still freed, cycles by a later collection, and an
-    error raised in a finalizer is still reported with the test during which it was raised.
+    34 s. It changes no behaviour under test: what the tests drop is still freed (cycles by a later collection),
+    and an error raised in a finalizer is still reported with the test during which it was raised.
     """
     gc.set_threshold(100_000, 50, 100)
 
