@@ -124,8 +124,7 @@ def site(extra: list[str]) -> int:
     """Run every notebook once and write the static site (pages that read without a kernel) to OUT."""
     ensure_environment()
     out = extra[0] if extra else "build/site"
-    return _run(PYTHON, "-m", "ekslib.study.site", out, "notebooks", *extra[1:],
-                env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"))
+    return _run(PYTHON, "-m", "ekslib.study.site", out, "notebooks", *extra[1:])  # (build_site sets the kernels' env)
 
 
 def screenshots(extra: list[str]) -> int:

@@ -396,7 +396,8 @@ def build_site(out_dir: str | os.PathLike[str], notebooks_dir: str | os.PathLike
                on_page: Callable[[str, Path, int], None] | None = None) -> SiteReport:
     """Run every ``NN_*.ipynb`` of ``notebooks_dir`` once and write the static site into ``out_dir``.
 
-    ``jobs`` notebooks run at a time, each in its own kernel; ``timeout`` is the limit of one cell in seconds.
+    ``jobs`` notebooks run at a time, in ``jobs`` kernels reset between notebooks (:func:`execute_notebooks`);
+    ``timeout`` is the limit of one cell in seconds.
     ``repo_url`` (default :func:`~ekslib.study.navigation.repository_url`, or none) gives the Binder links of
     the widget notes. Writes ``out_dir/executed/*.ipynb``, ``out_dir/*.html``, ``out_dir/index.html`` and
     ``out_dir/plotly.min.js``. Each page is written as soon as its notebook has run, and ``on_page(notebook,
